@@ -1,0 +1,159 @@
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sps
+
+from kexue.embeddings import (
+    WordVectors,
+    build_vocab,
+    cooccurrence,
+    evaluate_analogy,
+    evaluate_similarity,
+    ppmi,
+    svd_embeddings,
+    train_ppmi_svd,
+    train_sgns,
+)
+
+TOY = [["a", "b", "c", "a"], ["b", "c", "d"], ["a", "x"]]
+
+
+def brute_counts(sentences, vocab, window, dynamic):
+    idx = {w: i for i, w in enumerate(vocab)}
+    m = np.zeros((len(vocab), len(vocab)))
+    for s in sentences:
+        s = [w for w in s if w in idx]
+        for i, w in enumerate(s):
+            for j, c in enumerate(s):
+                d = abs(i - j)
+                if 1 <= d <= window:
+                    m[idx[w], idx[c]] += (window - d + 1) / window if dynamic else 1
+    return m
+
+
+@pytest.mark.parametrize("window,dynamic", [(1, False), (2, True), (3, False), (5, True)])
+def test_cooccurrence_matches_brute_force(window, dynamic):
+    rng = np.random.default_rng(window)
+    sents = [[f"w{rng.zipf(1.6) % 12}" for _ in range(rng.integers(1, 15))] for _ in range(40)]
+    vocab, counts = cooccurrence(sents, window=window, min_count=2, dynamic_window=dynamic)
+    assert sps.issparse(counts) and counts.shape == (len(vocab), len(vocab))
+    np.testing.assert_allclose(counts.toarray(), brute_counts(sents, vocab, window, dynamic))
+    assert abs(counts - counts.T).max() < 1e-12
+
+
+def test_vocab_order_and_oov_deleted_before_windowing():
+    vocab, counts = build_vocab(TOY, min_count=2)
+    assert vocab == ["a", "b", "c"] and counts.tolist() == [3, 2, 2]
+    vocab, m = cooccurrence([["a", "zz", "b"]] * 2, window=1, min_count=2, dynamic_window=False)
+    # "zz" is in the vocabulary here, so a and b are not adjacent
+    assert m[vocab.index("a"), vocab.index("b")] == 0
+    vocab, m = cooccurrence([["a", "zz", "b"], ["a", "b"]], window=1, min_count=2, dynamic_window=False)
+    assert vocab == ["a", "b"] and m[0, 1] == 2  # zz (count 1) deleted first: a, b become neighbours
+
+
+def test_ppmi_matches_float64_formula():
+    rng = np.random.default_rng(0)
+    c = rng.poisson(2.0, size=(6, 7)).astype(float) + np.eye(6, 7)
+    c[:, c.sum(0) == 0] = 1
+    for cds, k in [(1.0, 1.0), (0.75, 1.0), (0.75, 5.0)]:
+        pc = c.sum(0) ** cds
+        pmi = np.log(c * pc.sum() / (c.sum(1, keepdims=True) * pc))
+        expected = np.where(c > 0, np.maximum(pmi - math.log(k), 0), 0)
+        np.testing.assert_allclose(ppmi(sps.csr_matrix(c), cds=cds, shift=k).toarray(), expected, atol=1e-12)
+        np.testing.assert_allclose(ppmi(c, cds=cds, shift=k).toarray(), expected, atol=1e-12)
+
+
+def test_svd_embeddings_reconstruct_low_rank_and_are_deterministic():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(30, 3)) @ rng.normal(size=(3, 20))
+    e = svd_embeddings(a, 3, eig=1.0)
+    u, s, _ = np.linalg.svd(a)
+    np.testing.assert_allclose(np.abs(e), np.abs(u[:, :3] * s[:3]), rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(e, svd_embeddings(a, 3, eig=1.0))
+    np.testing.assert_allclose(np.linalg.norm(svd_embeddings(a, 3, eig=0.0), axis=0), 1, rtol=1e-5)
+
+
+def test_word_vectors_queries():
+    wv = WordVectors(["a", "b", "c", "d"], np.array([[1.0, 0], [0.9, 0.1], [0, 1], [-1, 0]]))
+    assert "a" in wv and "z" not in wv and len(wv) == 4
+    assert wv.similarity("a", "d") == pytest.approx(-1)
+    near = wv.most_similar("a", n=3)
+    assert [w for w, _ in near] == ["b", "c", "d"] and near[0][1] == pytest.approx(0.9 / math.hypot(0.9, 0.1))
+    np.testing.assert_array_equal(wv["c"], [0, 1])
+    with pytest.raises(KeyError, match="'z' is not in the vocabulary"):
+        wv["z"]
+
+
+def test_evaluate_similarity_and_analogy():
+    wv = WordVectors(["man", "woman", "king", "queen", "apple"],
+                     np.array([[1, 0, 0], [1, 1, 0], [1, 0, 1], [1, 1, 1], [0, 0, -1]], dtype=float))
+    rho, cov = evaluate_similarity(wv, [("man", "woman", 5), ("king", "queen", 6), ("man", "apple", 0),
+                                        ("man", "zzz", 3)])
+    assert cov == 0.75 and rho == pytest.approx(1.0)
+    for method in ("3cosadd", "3cosmul"):
+        acc, cov = evaluate_analogy(wv, [("man", "woman", "king", "queen"), ("a", "b", "c", "d")], method=method)
+        assert (acc, cov) == (1.0, 0.5)
+
+
+@pytest.mark.parametrize(
+    "call,exc,match",
+    [
+        (lambda: cooccurrence("a b c"), TypeError, "sentences"),
+        (lambda: cooccurrence([["a"]], window=0), ValueError, "window"),
+        (lambda: cooccurrence([["a"]], min_count=5), ValueError, "min_count"),
+        (lambda: ppmi([[1, 2]]), TypeError, "counts"),
+        (lambda: ppmi(np.ones((2, 2)), cds=0), ValueError, "cds"),
+        (lambda: ppmi(np.ones((2, 2)), shift=0.5), ValueError, "shift"),
+        (lambda: ppmi(-np.ones((2, 2))), ValueError, "non-negative"),
+        (lambda: ppmi(np.array([[1.0, 0], [1, 0]])), ValueError, "empty"),
+        (lambda: svd_embeddings(np.ones((4, 3)), 3), ValueError, "dim"),
+        (lambda: svd_embeddings(np.ones((4, 3)), 1, eig=2), ValueError, "eig"),
+        (lambda: WordVectors(["a"], np.ones((2, 2))), ValueError, "disagree"),
+        (lambda: WordVectors(["a", "a"], np.ones((2, 2))), ValueError, "distinct"),
+        (lambda: WordVectors(["a"], [[1.0]]), TypeError, "vectors"),
+        (lambda: evaluate_analogy(WordVectors(["a"], np.ones((1, 2))), [("a",)]), ValueError, "4-tuples"),
+        (lambda: evaluate_analogy(WordVectors(["a"], np.ones((1, 2))), [], method="x"), ValueError, "method"),
+        (lambda: evaluate_similarity(WordVectors(["a"], np.ones((1, 2))), []), ValueError, "empty"),
+        (lambda: train_sgns(TOY, min_count=1, negative=0), ValueError, "negative"),
+        (lambda: train_sgns(TOY, min_count=1, ns_exponent=2), ValueError, "ns_exponent"),
+    ],
+)
+def test_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def planted_corpus(seed=0, n_sent=3000):
+    """Two topics whose words co-occur only within their topic."""
+    rng = np.random.default_rng(seed)
+    topics = [[f"x{i}" for i in range(10)], [f"y{i}" for i in range(10)]]
+    return [list(rng.choice(topics[rng.integers(2)], size=8)) for _ in range(n_sent)]
+
+
+@pytest.mark.parametrize("train", [train_ppmi_svd, train_sgns])
+def test_training_recovers_planted_topics(train):
+    corpus = planted_corpus(n_sent=1500)
+    kwargs = dict(dim=8, window=3, min_count=1)
+    if train is train_sgns:
+        kwargs.update(epochs=3, sample=0.0, progress=False, batch_size=32)
+    wv = train(corpus, **kwargs)
+    same = np.mean([wv.similarity("x0", f"x{i}") for i in range(1, 10)])
+    other = np.mean([wv.similarity("x0", f"y{i}") for i in range(10)])
+    assert same > other + 0.3
+    assert all(w.startswith("x") for w, _ in wv.most_similar("x0", n=5))
+
+
+def test_sgns_is_deterministic():
+    corpus = planted_corpus(1, 500)
+    kw = dict(dim=4, window=2, epochs=1, min_count=1, sample=0.0, seed=3, progress=False, batch_size=16)
+    a, b = train_sgns(corpus, **kw), train_sgns(corpus, **kw)
+    np.testing.assert_array_equal(a.vectors, b.vectors)
+    np.testing.assert_array_equal(a.contexts, b.contexts)
+    assert not np.array_equal(a.vectors, train_sgns(corpus, **{**kw, "seed": 4}).vectors)
+
+
+def test_sgns_divergence_is_an_error_not_nan():
+    with pytest.raises(FloatingPointError, match="diverged"):
+        train_sgns(planted_corpus(), dim=8, window=3, min_count=1, epochs=1, sample=0.0, alpha=50.0,
+                   batch_size=4096, progress=False)
