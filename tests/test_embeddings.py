@@ -52,6 +52,17 @@ def test_vocab_order_and_oov_deleted_before_windowing():
     assert vocab == ["a", "b"] and m[0, 1] == 2  # zz (count 1) deleted first: a, b become neighbours
 
 
+def test_drop_isolated_removes_words_without_neighbours():
+    from kexue.embeddings import drop_isolated
+
+    vocab, counts = cooccurrence([["a", "b"], ["c"], ["a", "b"], ["c"]], window=1, min_count=1)
+    vocab2, counts2 = drop_isolated(vocab, counts)
+    assert vocab2 == ["a", "b"] and counts2.shape == (2, 2)
+    ppmi(counts2)  # no empty rows any more
+    with pytest.raises(ValueError, match="empty rows"):
+        ppmi(counts)
+
+
 def test_ppmi_matches_float64_formula():
     rng = np.random.default_rng(0)
     c = rng.poisson(2.0, size=(6, 7)).astype(float) + np.eye(6, 7)

@@ -32,6 +32,7 @@ __all__ = [
     "WordVectors",
     "build_vocab",
     "cooccurrence",
+    "drop_isolated",
     "ppmi",
     "svd_embeddings",
     "train_ppmi_svd",
@@ -111,6 +112,18 @@ def cooccurrence(sentences, window: int = 5, min_count: int = 5, dynamic_window:
     counts = sps.coo_matrix((v, (r, c)), shape=(V, V)).tocsr()
     counts.sum_duplicates()
     return vocab, counts
+
+
+def drop_isolated(vocab: list[str], counts):
+    """Remove words that never share a window with another word (empty rows/columns of ``counts``).
+
+    Returns ``(vocab, counts)`` restricted to the remaining words, ready for :func:`ppmi`.
+    """
+    keep = np.asarray(counts.sum(axis=1)).ravel() > 0
+    if keep.all():
+        return vocab, counts
+    idx = np.flatnonzero(keep)
+    return [vocab[i] for i in idx], counts[idx][:, idx]
 
 
 def ppmi(counts, cds: float = 0.75, shift: float = 1.0):
@@ -243,12 +256,7 @@ class WordVectors:
 def train_ppmi_svd(sentences, dim: int = 100, window: int = 5, min_count: int = 5, cds: float = 0.75,
                    shift: float = 1.0, eig: float = 0.5) -> WordVectors:
     """Counts (dynamic window) → SPPMI(cds, shift) → truncated SVD with eigenvalue weight ``eig``."""
-    vocab, counts = cooccurrence(sentences, window=window, min_count=min_count, dynamic_window=True)
-    keep = np.asarray(counts.sum(axis=1)).ravel() > 0  # words that never share a window with another
-    if not keep.all():
-        idx = np.flatnonzero(keep)
-        counts = counts[idx][:, idx]
-        vocab = [vocab[i] for i in idx]
+    vocab, counts = drop_isolated(*cooccurrence(sentences, window=window, min_count=min_count, dynamic_window=True))
     return WordVectors(vocab, svd_embeddings(ppmi(counts, cds=cds, shift=shift), dim=dim, eig=eig))
 
 
