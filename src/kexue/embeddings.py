@@ -299,7 +299,7 @@ def train_sgns(sentences, dim: int = 100, window: int = 5, negative: int = 5, ep
     Deterministic for a given ``seed``.
     """
     import torch
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars: notebook widgets would make the site load CDN scripts
 
     from .nce import negative_sampling_loss
 
