@@ -53,12 +53,16 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------------------- checks
-def _check_binary(logits: Tensor, targets: Tensor) -> None:
+def _check_binary(logits: Tensor, targets: Tensor) -> bool:
+    """Validate a binary (logits, targets) pair; return True if every target is exactly 0 or 1."""
     check_tensor(logits, "logits", kind="float")
     check_tensor(targets, "targets", kind="float")
     check_same_shape(logits, targets, "logits", "targets")
-    if targets.numel() and (bool((targets < 0).any()) or bool((targets > 1).any()) or bool(targets.isnan().any())):
+    if bool(((targets == 0) | (targets == 1)).all()):
+        return True
+    if bool((targets < 0).any()) or bool((targets > 1).any()) or bool(targets.isnan().any()):
         raise ValueError("targets must have values in [0, 1]")
+    return False
 
 
 def _check_multiclass(logits: Tensor, target: Tensor) -> None:
@@ -116,13 +120,18 @@ def binary_focal_loss(logits: Tensor, targets: Tensor, gamma: float = 2.0, alpha
     Raises TypeError for non-tensors or non-float dtypes; ValueError if the shapes differ, targets
     leave ``[0, 1]``, ``gamma < 0``, ``alpha`` is outside ``[0, 1]`` or ``reduction`` is unknown.
     """
-    _check_binary(logits, targets)
+    hard = _check_binary(logits, targets)
     check_number(gamma, "gamma", low=0)
     if alpha is not None:
         check_number(alpha, "alpha", low=0, high=1)
     check_reduction(reduction)
-    ce = -(targets * F.logsigmoid(logits) + (1 - targets) * F.logsigmoid(-logits))
-    loss = ce if gamma == 0 else torch.exp(gamma * _log_one_minus_pt_binary(logits, targets)) * ce
+    if hard:  # y ∈ {0, 1}: with s = (1 - 2y) x,  log p_t = log σ(-s)  and  log(1 - p_t) = log σ(s)
+        s = logits * (1 - 2 * targets)
+        ce = -F.logsigmoid(-s)
+        loss = ce if gamma == 0 else torch.exp(gamma * F.logsigmoid(s)) * ce
+    else:
+        ce = -(targets * F.logsigmoid(logits) + (1 - targets) * F.logsigmoid(-logits))
+        loss = ce if gamma == 0 else torch.exp(gamma * _log_one_minus_pt_binary(logits, targets)) * ce
     if alpha is not None:
         loss = (alpha * targets + (1 - alpha) * (1 - targets)) * loss
     return reduce_loss(loss, reduction)

@@ -72,6 +72,7 @@ def train_binary_mlps(
     batch_size: int = 256,
     lr: float = 0.01,
     prior: float = 0.01,
+    margin: float = 0.0,
     progress: bool = False,
 ) -> dict[str, np.ndarray]:
     """Train ``S`` independent MLPs ``2 → hidden → 1`` (tanh) in parallel, one per data set.
@@ -83,8 +84,10 @@ def train_binary_mlps(
     the sign of each training logit is compared with the previous epoch's.
 
     Returns ``{"test_logits": [S, m], "train_logits": [S, n], "crossings": [S, n]}`` (numpy);
-    ``crossings`` counts, per training sample, the epochs after which its predicted class
-    (``logit > 0``) differs from the one after the previous epoch. Randomness only from ``seed``.
+    ``crossings`` counts, per training sample, the epochs after which its side of the threshold
+    differs from the side after the previous epoch; the threshold is the logit ``+margin`` for
+    positives and ``-margin`` for negatives (``margin=0``: the decision boundary p = 0.5;
+    ``margin=log(m/(1-m))``: the gate of :func:`kexue.focal.hard_truncated_loss`). Randomness only from ``seed``.
     """
     check_array(X_train, "X_train", ndim=3)
     check_array(y_train, "y_train", shape=X_train.shape[:2])
@@ -98,6 +101,7 @@ def train_binary_mlps(
     check_int(batch_size, "batch_size", low=1)
     check_number(lr, "lr", low=0, low_inclusive=False)
     check_number(prior, "prior", low=0, high=1, low_inclusive=False, high_inclusive=False)
+    check_number(margin, "margin")
     from tqdm.auto import tqdm
 
     g = torch.Generator().manual_seed(seed)
@@ -115,9 +119,10 @@ def train_binary_mlps(
         return (torch.tanh(x @ W1 + b1) @ W2 + b2).squeeze(-1)
 
     rows = torch.arange(S).unsqueeze(1)
+    thr = margin * (2 * yt - 1)
     crossings = torch.zeros(S, n, dtype=torch.int64)
     with torch.no_grad():
-        prev = forward(Xt) > 0
+        prev = forward(Xt) > thr
     for _ in tqdm(range(epochs), disable=not progress, desc="epochs", leave=False):
         perm = torch.argsort(torch.rand(S, n, generator=g), dim=1)
         for start in range(0, n, batch_size):
@@ -128,7 +133,7 @@ def train_binary_mlps(
             loss.backward()
             opt.step()
         with torch.no_grad():
-            now = forward(Xt) > 0
+            now = forward(Xt) > thr
             crossings += (now != prev).long()
             prev = now
     with torch.no_grad():
