@@ -144,7 +144,8 @@ def stability_grid() -> dict:
                     (gr,) = torch.autograd.grad(ref.sum(), x)
                     bad["kexue"] += int((~torch.isfinite(ours)).sum() + (~torch.isfinite(go)).sum())
                     bad["torchvision formula"] += int((~torch.isfinite(ref)).sum() + (~torch.isfinite(gr)).sum())
-                    ok = torch.isfinite(ref) & (ref.abs() > 1e-30)
+                    # torchvision's 1 - p_t loses precision once |z| > 10 (cancellation): compare there only
+                    ok = torch.isfinite(ref) & (x.detach().abs() <= 10)
                     if ok.any():
                         rel = ((ours - ref).abs()[ok] / ref.abs()[ok]).max().item()
                         max_rel = max(max_rel, rel)
@@ -159,7 +160,7 @@ def stability_grid() -> dict:
                 bad["kexue softmax"] += int((~torch.isfinite(a)).sum() + (~torch.isfinite(ga)).sum())
                 bad["old kornia (softmax+eps)"] += int((~torch.isfinite(k)).sum() + (~torch.isfinite(gk)).sum())
         out[str(dtype).replace("torch.", "")] = {"nonfinite_counts": bad, "binary_values_checked": n,
-                                                 "max_rel_diff_vs_torchvision_where_finite": max_rel}
+                                                 "max_rel_diff_vs_torchvision_abs_z_le_10": max_rel}
         # The old-kornia form is finite but wrong at large margins: report its worst loss error.
         xs = torch.tensor([[z, 0.0] for z in zs], dtype=dtype)
         t = torch.ones(len(zs), dtype=torch.long)
@@ -177,7 +178,7 @@ def binary_losses(full: bool) -> dict:
         "softened K=1": lambda x, y: softened_loss(x, y, K=1.0, reduction="none"),
         "softened K=2": lambda x, y: softened_loss(x, y, K=2.0, reduction="none"),
     }
-    alphas = (0.1, 0.25, 0.5, 0.75, 0.9, 0.99) if full else (0.25, 0.75)
+    alphas = (0.25, 0.5, 0.75, 0.9) if full else (0.25, 0.75)
     for a in alphas:
         L[f"α-CE α={a}"] = (lambda a: lambda x, y: binary_focal_loss(x, y, gamma=0.0, alpha=a, reduction="none"))(a)
     for gmm, a in ([(0.5, 0.5), (1.0, 0.25), (2.0, 0.25), (2.0, 0.5), (5.0, 0.25)] if full else [(2.0, 0.25)]):
@@ -195,7 +196,7 @@ def experiment1(seeds: int, n: int, epochs: int, pos_frac: float, full: bool) ->
     res = {}
     for name, fn in binary_losses(full).items():
         margin = math.log(0.6 / 0.4) if name == "hard m=0.6" else 0.0
-        out = train_binary_mlps(Xtr, ytr, Xte, fn, seed=0, epochs=epochs, batch_size=256, lr=0.01)
+        out = train_binary_mlps(Xtr, ytr, Xte, fn, seed=0, epochs=epochs, batch_size=256, lr=0.01, margin=margin)
         ms = [binary_metrics(out["test_logits"][s], yte[s]) for s in range(seeds)]
         row = {}
         for key in ms[0]:
@@ -206,8 +207,7 @@ def experiment1(seeds: int, n: int, epochs: int, pos_frac: float, full: bool) ->
         row["crossings_per_positive"] = round(float(cr[ytr == 1].mean()), 4)
         row["frac_samples_crossing_ge2"] = round(float((cr >= 2).mean()), 5)
         if margin:
-            out2 = train_binary_mlps(Xtr, ytr, Xte, fn, seed=0, epochs=epochs, batch_size=256, lr=0.01, margin=margin)
-            row["gate_crossings_per_positive"] = round(float(out2["crossings"][ytr == 1].mean()), 4)
+            row["gate_crossings_per_positive"] = round(float(out["gate_crossings"][ytr == 1].mean()), 4)
         res[name] = row
         print(f"  exp1 {name}: AP {row['ap'][0]:.3f} crossings/positive {row['crossings_per_positive']:.2f}", flush=True)
     return res
@@ -281,11 +281,11 @@ def main() -> None:
     q = args.quick
     cfg = {
         "speed_repeats": 5 if q else 30,
-        "exp1": {"seeds": 2 if q else 10, "n_train": 2000 if q else 20000, "n_test": 2000 if q else 20000,
-                 "epochs": 3 if q else 30, "pos_frac": 0.01, "sep": 2.5, "mlp": "2-16-1 tanh, Adam lr 0.01, batch 256",
+        "exp1": {"seeds": 2 if q else 10, "n_train": 2000 if q else 10000, "n_test": 2000 if q else 10000,
+                 "epochs": 3 if q else 20, "pos_frac": 0.01, "sep": 2.5, "mlp": "2-16-1 tanh, Adam lr 0.01, batch 256",
                  "prior_init": 0.01},
-        "exp2": {"seeds": 2 if q else 10, "steps": 50 if q else 500, "ratio": 50, "n_max": 500},
-        "digits": {"seeds": 2 if q else 20, "ratios": [50] if q else [50, 100], "steps": 50 if q else 500,
+        "exp2": {"seeds": 2 if q else 8, "steps": 50 if q else 500, "ratio": 50, "n_max": 500},
+        "digits": {"seeds": 2 if q else 15, "ratios": [50] if q else [50, 100], "steps": 50 if q else 500,
                    "n_max": 100, "n_test_per_class": 70, "mlp": "64-64-10 ReLU, full-batch Adam lr 0.01, wd 1e-4",
                    "minority": "3 rarest classes", "class_balanced_weights": "1/n_k normalised to mean 1"},
     }

@@ -83,11 +83,12 @@ def train_binary_mlps(
     bias starts at ``-log((1 - prior)/prior)`` (RetinaNet's prior initialisation). After every epoch
     the sign of each training logit is compared with the previous epoch's.
 
-    Returns ``{"test_logits": [S, m], "train_logits": [S, n], "crossings": [S, n]}`` (numpy);
-    ``crossings`` counts, per training sample, the epochs after which its side of the threshold
-    differs from the side after the previous epoch; the threshold is the logit ``+margin`` for
-    positives and ``-margin`` for negatives (``margin=0``: the decision boundary p = 0.5;
-    ``margin=log(m/(1-m))``: the gate of :func:`kexue.focal.hard_truncated_loss`). Randomness only from ``seed``.
+    Returns ``{"test_logits": [S, m], "train_logits": [S, n], "crossings": [S, n],
+    "gate_crossings": [S, n]}`` (numpy). ``crossings`` counts, per training sample, the epochs after
+    which its predicted class (``logit > 0``) differs from the one after the previous epoch;
+    ``gate_crossings`` does the same for the threshold ``logit = +margin`` (positives) and
+    ``-margin`` (negatives), e.g. ``margin=log(m/(1-m))`` for the gate of
+    :func:`kexue.focal.hard_truncated_loss` (equal to ``crossings`` when ``margin=0``). Randomness only from ``seed``.
     """
     check_array(X_train, "X_train", ndim=3)
     check_array(y_train, "y_train", shape=X_train.shape[:2])
@@ -121,8 +122,10 @@ def train_binary_mlps(
     rows = torch.arange(S).unsqueeze(1)
     thr = margin * (2 * yt - 1)
     crossings = torch.zeros(S, n, dtype=torch.int64)
+    gate_crossings = torch.zeros(S, n, dtype=torch.int64)
     with torch.no_grad():
-        prev = forward(Xt) > thr
+        z = forward(Xt)
+        prev, prev_gate = z > 0, z > thr
     for _ in tqdm(range(epochs), disable=not progress, desc="epochs", leave=False):
         perm = torch.argsort(torch.rand(S, n, generator=g), dim=1)
         for start in range(0, n, batch_size):
@@ -133,13 +136,16 @@ def train_binary_mlps(
             loss.backward()
             opt.step()
         with torch.no_grad():
-            now = forward(Xt) > thr
+            z = forward(Xt)
+            now, now_gate = z > 0, z > thr
             crossings += (now != prev).long()
-            prev = now
+            gate_crossings += (now_gate != prev_gate).long()
+            prev, prev_gate = now, now_gate
     with torch.no_grad():
         test_logits = forward(torch.as_tensor(X_test, dtype=torch.float32))
         train_logits = forward(Xt)
-    return {"test_logits": test_logits.numpy(), "train_logits": train_logits.numpy(), "crossings": crossings.numpy()}
+    return {"test_logits": test_logits.numpy(), "train_logits": train_logits.numpy(), "crossings": crossings.numpy(),
+            "gate_crossings": gate_crossings.numpy()}
 
 
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> float:
