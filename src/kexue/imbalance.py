@@ -10,6 +10,9 @@ same code at full size.
 * :func:`long_tailed_digits` / :func:`make_long_tailed_blobs` — long-tailed multi-class data sets.
 * :func:`train_softmax_classifier` — a small softmax MLP, full batch Adam.
 * :func:`binary_metrics`, :func:`expected_calibration_error`, :func:`multiclass_metrics`.
+
+The models are tiny: call ``torch.set_num_threads(1)`` first; on a busy machine extra threads only
+add synchronisation stalls.
 """
 
 from __future__ import annotations
