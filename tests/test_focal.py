@@ -2,6 +2,7 @@
 
 import math
 
+import mpmath as mp
 import pytest
 import torch
 import torch.nn.functional as F
@@ -25,15 +26,23 @@ def _gen(seed=0):
 
 
 def torchvision_formula(x, y, alpha=0.25, gamma=2.0):
-    """torchvision.ops.sigmoid_focal_loss (reduction='none') transcribed from its documentation, in float64."""
-    x, y = x.double(), y.double()
-    p = torch.sigmoid(x)
-    ce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
-    p_t = p * y + (1 - p) * (1 - y)
-    loss = ce * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        loss = (alpha * y + (1 - alpha) * (1 - y)) * loss
-    return loss
+    """torchvision.ops.sigmoid_focal_loss (reduction='none') as documented, evaluated with 40-digit mpmath.
+
+    p = σ(x); ce = BCE(x, y); p_t = p y + (1 - p)(1 - y); loss = ce (1 - p_t)^γ; times α_t if α ≥ 0.
+    High precision makes the formula's 1 - p_t cancellation harmless, so this is an exact reference.
+    """
+    mp.mp.dps = 40
+    out = []
+    for xi, yi in zip(x.double().tolist(), y.double().tolist()):
+        xi, yi = mp.mpf(xi), mp.mpf(yi)
+        p = 1 / (1 + mp.exp(-xi))
+        ce = -(yi * mp.log(p) + (1 - yi) * mp.log(1 - p))
+        p_t = p * yi + (1 - p) * (1 - yi)
+        loss = ce * (1 - p_t) ** gamma
+        if alpha >= 0:
+            loss *= alpha * yi + (1 - alpha) * (1 - yi)
+        out.append(float(loss))
+    return torch.tensor(out, dtype=torch.float64)
 
 
 # ---------------------------------------------------------------------------------------- identities
@@ -93,7 +102,7 @@ def test_softened_large_K_tends_to_hard_truncation():
 @pytest.mark.parametrize("alpha", [None, 0.25, 0.9])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_binary_matches_torchvision_formula(gamma, alpha, dtype):
-    x = torch.linspace(-30, 30, 241, dtype=dtype)
+    x = torch.linspace(-30, 30, 61, dtype=dtype)
     for y in (torch.ones_like(x), torch.zeros_like(x), torch.full_like(x, 0.3)):
         ours = binary_focal_loss(x, y, gamma=gamma, alpha=alpha, reduction="none")
         ref = torchvision_formula(x, y, alpha=-1 if alpha is None else alpha, gamma=gamma)
