@@ -106,7 +106,7 @@ def train_binary_mlps(
     check_number(lr, "lr", low=0, low_inclusive=False)
     check_number(prior, "prior", low=0, high=1, low_inclusive=False, high_inclusive=False)
     check_number(margin, "margin")
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars: notebook widgets would make the site load CDN scripts
 
     g = torch.Generator().manual_seed(seed)
     S, n, d = X_train.shape
