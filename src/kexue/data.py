@@ -180,7 +180,7 @@ def fetch(name: str, progress: bool = True) -> Path:
             raise ChecksumError(f"{err} (corrupt or replaced; move it away to download again)") from None
         return target
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # text bars: notebook widgets would make the site load CDN scripts
 
         spec = f"{src.package}=={src.version}" if src.kind == "pypi" else f"{src.package}@{src.version}"
         tqdm.write(f"kexue.data: downloading {spec} ({_size(src.size)}) into {cache_dir()}",
@@ -369,7 +369,7 @@ def _poetry_poems(progress: bool = True) -> Iterator[dict]:
 
     The archive is read in one streaming pass (no seeking in the gzip stream) with a tqdm bar.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars: notebook widgets would make the site load CDN scripts
 
     archive = fetch("chinese-poetry", progress=progress)
     files: dict[str, bytes] = {}
