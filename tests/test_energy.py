@@ -13,9 +13,11 @@ from kexue.energy import (
     grid_log_partition,
     langevin,
     latent_energy,
+    load_result,
     mala,
     mala_log_acceptance,
     mode_metrics,
+    save_result,
     toy_centers,
     toy_data,
     toy_std,
@@ -336,3 +338,19 @@ def test_meg_bad_weights_and_latent_energy_bad_inputs():
         train_meg(data, mi_weight=-0.1)
     with pytest.raises(TypeError, match="result"):
         latent_energy(object())
+
+
+def test_save_and_load_roundtrip(tmp_path):
+    data = toy_data("grid25", 256, torch.Generator().manual_seed(0))
+    for train in (train_gan, train_meg):
+        res = train(data, seed=1, **SMALL)
+        path = tmp_path / f"{res.kind}.pt"
+        save_result(res, path)
+        back = load_result(path)
+        z = torch.randn(7, 2, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            assert torch.equal(back.generator(z), res.generator(z))
+            assert torch.equal(back.energy(z), res.energy(z))
+        assert back.kind == res.kind and back.config == res.config and back.history == res.history
+    with pytest.raises(TypeError, match="result"):
+        save_result("model", tmp_path / "x.pt")

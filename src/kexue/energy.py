@@ -38,6 +38,8 @@ __all__ = [
     "train_gan",
     "train_meg",
     "latent_energy",
+    "save_result",
+    "load_result",
     "grid_energy",
     "grid_log_partition",
     "grid_log_likelihood",
@@ -464,6 +466,37 @@ def train_meg(data: Tensor, *, steps: int = 2000, batch_size: int = 256, hidden:
                   n_critic=n_critic, lr=lr, betas=tuple(betas), lr_decay=lr_decay, gp_weight=gp_weight, mi_weight=mi_weight,
                   seed=seed)
     return TrainResult("meg", gen.eval(), energy.eval(), stats.eval(), z_dim, config, hist)
+
+
+def save_result(result: TrainResult, path) -> None:
+    """Save a trained model (networks, config, history) as a plain dict of tensors and numbers.
+
+    The file loads with ``torch.load(path, weights_only=True)``; :func:`load_result` rebuilds the model.
+    """
+    check_type(result, "result", TrainResult)
+    torch.save({"kind": result.kind, "z_dim": result.z_dim, "config": dict(result.config),
+                "generator": result.generator.state_dict(), "critic": result.critic.state_dict(),
+                "stats": None if result.stats is None else result.stats.state_dict(),
+                "history": {k: list(v) for k, v in result.history.items()}}, path)
+
+
+def load_result(path, d: int = 2) -> TrainResult:
+    """Load a model written by :func:`save_result` (``torch.load(..., weights_only=True)``); ``d`` is the
+    data dimension."""
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    cfg = blob["config"]
+    hidden, depth, z_dim = cfg["hidden"], cfg["depth"], blob["z_dim"]
+    gen = _mlp(z_dim, d, hidden, depth, nn.ReLU)
+    critic = _mlp(d, 1, hidden, depth, lambda: nn.LeakyReLU(0.2))
+    gen.load_state_dict(blob["generator"])
+    critic.load_state_dict(blob["critic"])
+    stats = None
+    if blob["stats"] is not None:
+        stats = _mlp(d + z_dim, 1, hidden, depth, lambda: nn.LeakyReLU(0.2))
+        stats.load_state_dict(blob["stats"])
+        stats.eval()
+    cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
+    return TrainResult(blob["kind"], gen.eval(), critic.eval(), stats, z_dim, cfg, blob["history"])
 
 
 # ----------------------------------------------------------------------------- exact 2-D likelihood
