@@ -26,6 +26,15 @@ from kexue.energy import (
 )
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: one intra-op thread is fastest (and much faster on a loaded machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def double_well(x):
     return 2.0 * (x[:, 0] ** 2 - 1.0) ** 2
 
