@@ -1,6 +1,7 @@
 """Full-size run for chapter 04 (notebooks/04-energy-gan.ipynb): MEG vs a plain GAN of the same size.
 
     python -m benchmarks.energy            # full run, writes benchmarks/results/energy.json
+    python -m benchmarks.energy --datasets ring8 --merge   # add ring8, keep grid25 from the existing file
     python -m benchmarks.energy --quick    # smoke run (tiny), writes benchmarks/results/energy_quick.json (not committed)
 
 For each data set (grid25, ring8) and seed, trains `kexue.energy.train_gan` and `kexue.energy.train_meg`
@@ -14,13 +15,14 @@ No extra dependencies beyond requirements.txt.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from pathlib import Path
 
 import torch
 
-from benchmarks._common import Run
+from benchmarks._common import RESULTS, Run
 from kexue import energy as E
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "kexue" / "weights"
@@ -73,6 +75,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--datasets", nargs="+", default=["grid25"], choices=["grid25", "ring8"])
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other data sets' results from the existing energy.json (same config)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg = config(args.quick)
@@ -82,9 +86,26 @@ def main() -> None:
                         "(the discriminator logit read as an energy)",
             "metric": "VEEGAN/PacGAN: HQ = within 3 std of nearest centre; mode covered = nearest centre of >= 1 HQ sample"}
     chapter = "energy_quick" if args.quick else "energy"
+    previous = None
+    if args.merge and (RESULTS / f"{chapter}.json").is_file():
+        previous = json.loads((RESULTS / f"{chapter}.json").read_text(encoding="utf-8"))
+        if {k: v for k, v in previous["config"].items() if k != "bounds"} != \
+                {k: v for k, v in json.loads(json.dumps(conf)).items() if k != "bounds"}:
+            raise SystemExit("--merge: the existing energy.json was produced with a different config")
     with Run(chapter, config=conf) as run:
         results: dict = {"gan": {}, "meg": {}, "meg+mala": {}}
+        seconds_by_dataset: dict = dict(previous.get("seconds_by_dataset", {})) if previous else {}
+        if previous:
+            for k in results:
+                for ds, val in previous["results"][k].items():
+                    if ds not in args.datasets:
+                        results[k][ds] = val
+            run.ratios.update({k: v for k, v in previous["ratios"].items()
+                               if not any(f" {ds} " in k for ds in args.datasets)})
+            if "seconds_by_dataset" not in previous:  # first file: one data set, its seconds are the run's
+                seconds_by_dataset = {ds: previous["seconds"] for ds in previous["results"]["meg"]}
         for name in args.datasets:
+            t_ds = time.perf_counter()
             rows: dict = {k: [] for k in results}
             test = E.toy_data(name, N_TEST, torch.Generator().manual_seed(999))
             for seed in range(args.seeds):
@@ -110,11 +131,13 @@ def main() -> None:
                         E.save_result(res, WEIGHTS / f"energy_{kind}_{name}.pt")
             for k in results:
                 results[k][name] = summarise(rows[k])
+            seconds_by_dataset[name] = round(time.perf_counter() - t_ds, 1)
             for metric in ("modes", "hq_fraction"):
                 gan = results["gan"][name][f"{metric}_mean"]
                 if gan:
                     run.ratios[f"meg/gan {name} {metric}"] = results["meg"][name][f"{metric}_mean"] / gan
         run.results.update(results)
+        run.extra["seconds_by_dataset"] = seconds_by_dataset
         run.extra["targets"] = {"meg grid25 modes_mean >= 24": results["meg"].get("grid25", {}).get("modes_mean", 0) >= 24,
                                 "meg grid25 hq_mean >= 0.9": results["meg"].get("grid25", {}).get("hq_mean", 0) >= 0.9}
         # top-level shape named in the issue: {"meg": {"grid25": {...}}, "gan": {"grid25": {...}}}
