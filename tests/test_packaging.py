@@ -87,3 +87,17 @@ def test_every_chapter_notebook_has_the_colab_bootstrap_and_no_error_outputs():
         for c in code:
             assert all(o.get("output_type") != "error" for o in c.get("outputs", [])), nb_path.name
         assert nb.get("metadata", {}).get("kexue", {}).get("code_sha256"), f"{nb_path.name}: run tools/nbtools.py execute"
+
+
+def test_bibliography_parses_and_has_unique_keys():
+    import re
+
+    from pybtex.database import parse_file
+
+    text = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
+    keys = re.findall(r"^@\w+\{([^,]+),", text, flags=re.M)
+    assert len(keys) == len(set(keys)), "duplicate BibTeX keys"
+    for entry in re.split(r"\n(?=@)", text):
+        if entry.strip().startswith("@"):
+            assert entry.count("{") == entry.count("}"), f"unbalanced braces in {entry.splitlines()[0]}"
+    assert len(parse_file(ROOT / "book" / "references.bib").entries) == len(keys)
