@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import statistics
 import time
 import warnings
@@ -102,22 +103,33 @@ SYSTEMS: dict[str, Callable[..., bool]] = {
 def _worker(system: str, case: str, queue: Any) -> None:
     warnings.simplefilter("ignore")
     g, coords, expected = metrics()[case]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ok = SYSTEMS[system](g, coords, expected)
-    queue.put((time.perf_counter() - t0, bool(ok)))
+    queue.put((time.perf_counter() - t0, time.process_time() - c0, bool(ok)))
 
 
-def timed(system: str, case: str, cap: float) -> tuple[float | None, bool | None]:
-    """(seconds, verified) in a fresh forked process; (None, None) when the cap is hit."""
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (Linux /proc), for runs killed at the cap."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def timed(system: str, case: str, cap: float) -> tuple[float, float, bool | None]:
+    """(wall seconds, CPU seconds, verified) in a fresh forked process. When the wall-clock cap is
+    hit the process is killed and (cap, CPU seconds used so far, None) is returned."""
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
     proc = ctx.Process(target=_worker, args=(system, case, queue))
     proc.start()
     proc.join(cap)
     if proc.is_alive():
+        cpu = _cpu_seconds(proc.pid)
         proc.kill()
         proc.join()
-        return None, None
+        return cap, cpu, None
     if proc.exitcode != 0 or queue.empty():
         raise RuntimeError(f"{system} on {case} failed (exit code {proc.exitcode})")
     return queue.get()
@@ -139,41 +151,51 @@ def main() -> None:
 
     config = {"cap_s": cap, "repeats": repeats, "cases": list(metrics()), "systems": list(SYSTEMS),
               "sympy": sp.__version__, "einsteinpy": einsteinpy.__version__,
-              "note": "shared 2-core machine under load from other jobs; medians of repeats, "
-                      "each run in a fresh forked process"}
+              "note": "shared 2-core machine under load from other jobs (load average ~10 during the run), "
+                      "script run with nice -n 10; medians of repeats, each run in a fresh forked process; "
+                      "wall time and the process's CPU time are both recorded (CPU time is less "
+                      "sensitive to the load); a capped run reports the CPU time it had used when killed"}
     with Run("geometry", config=config) as run:
         times: dict[str, dict[str, list[float]]] = {s: {c: [] for c in metrics()} for s in SYSTEMS}
-        capped: dict[str, set[str]] = {s: set() for s in SYSTEMS}
+        cpus: dict[str, dict[str, list[float]]] = {s: {c: [] for c in metrics()} for s in SYSTEMS}
+        capped: dict[str, dict[str, float]] = {s: {} for s in SYSTEMS}  # case -> CPU s used before the kill
         for rep in range(repeats):
             for case in metrics():
                 for system in SYSTEMS:  # interleaved: every system once per round
                     if case in capped[system]:
                         continue
-                    seconds, ok = timed(system, case, cap)
-                    if seconds is None:
-                        capped[system].add(case)
-                        print(f"{system:>28} {case:>14}: > {cap:.0f} s (cap)", flush=True)
+                    seconds, cpu, ok = timed(system, case, cap)
+                    if ok is None:
+                        capped[system][case] = cpu
+                        print(f"{system:>28} {case:>14}: > {cap:.0f} s (cap; {cpu:.0f} s CPU)", flush=True)
                         continue
                     if not ok:
                         raise RuntimeError(f"{system} did not establish the Ricci tensor of {case}")
                     times[system][case].append(seconds)
-                    print(f"{system:>28} {case:>14}: {seconds:8.2f} s (round {rep + 1})", flush=True)
+                    cpus[system][case].append(cpu)
+                    print(f"{system:>28} {case:>14}: {seconds:8.2f} s wall, {cpu:8.2f} s CPU (round {rep + 1})",
+                          flush=True)
         for system in SYSTEMS:
             res: dict[str, Any] = {}
             for case in metrics():
                 if case in capped[system]:
                     res[f"{case}_s"] = f"> {cap:.0f}"
+                    res[f"{case}_cpu_s"] = f"> {capped[system][case]:.0f}"
                 else:
                     res[f"{case}_s"] = round(statistics.median(times[system][case]), 3)
+                    res[f"{case}_cpu_s"] = round(statistics.median(cpus[system][case]), 3)
                     res[f"{case}_runs_s"] = [round(x, 3) for x in times[system][case]]
             run.results[system] = res
         for case in metrics():
             ours = statistics.median(times["ours"][case])
+            ours_cpu = statistics.median(cpus["ours"][case])
             for peer in ("ours (expression back end)", "einsteinpy", "sympy.diffgeom"):
                 if case in capped[peer]:
-                    run.ratios[f"{peer}/ours {case} time (lower bound, capped)"] = round(cap / ours, 1)
+                    run.ratios[f"{peer}/ours {case} wall (lower bound, capped)"] = round(cap / ours, 1)
+                    run.ratios[f"{peer}/ours {case} CPU (lower bound, capped)"] = round(capped[peer][case] / ours_cpu, 1)
                 else:
-                    run.ratios[f"{peer}/ours {case} time"] = round(statistics.median(times[peer][case]) / ours, 2)
+                    run.ratios[f"{peer}/ours {case} wall"] = round(statistics.median(times[peer][case]) / ours, 2)
+                    run.ratios[f"{peer}/ours {case} CPU"] = round(statistics.median(cpus[peer][case]) / ours_cpu, 2)
         run.extra["kerr_target_s"] = 15
         run.extra["kerr_ours_under_target"] = bool(statistics.median(times["ours"]["kerr"]) < 15)
 
