@@ -12,7 +12,7 @@ JB_FLAGS := -W -n --keep-going
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg --nbval-cell-timeout=300
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test setup apt unit notebooks build-book build-book-noexec clean help
+.PHONY: book test setup apt unit notebooks build-book build-book-noexec site clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -42,12 +42,13 @@ build-book:
 # The build inside `make test` uses the outputs that nbval has just verified: no second execution.
 build-book-noexec:
 	@mkdir -p _build
-	sed -e 's/^\(\s*execute_notebooks:\).*/\1 "off"/' _config.yml > _build/_config.noexec.yml
+	sed -e 's/^\(\s*execute_notebooks:\).*/\1 "off"/' -e 's|\(kexue_book:\s*\)book/_ext|\1$(CURDIR)/book/_ext|' \
+	    _config.yml > _build/_config.noexec.yml
 	$(BIN)/jupyter-book build . $(JB_FLAGS) --config _build/_config.noexec.yml
 
 unit:
 	@mkdir -p $(REPORTS)
-	$(BIN)/python -m pytest tests --junitxml=$(REPORTS)/unit.xml
+	$(BIN)/python -m pytest tests -m "not site" --junitxml=$(REPORTS)/unit.xml
 
 notebooks:
 	@mkdir -p $(REPORTS)
@@ -58,7 +59,12 @@ test: setup
 	$(MAKE) --no-print-directory unit; \
 	$(MAKE) --no-print-directory notebooks; \
 	$(MAKE) --no-print-directory build-book-noexec; \
+	$(MAKE) --no-print-directory site; \
 	echo "make test: all passed in $$(( $$(date +%s) - t0 )) s"
+
+# Real-browser check of the built site (headless Chromium); screenshots in _build/screenshots/
+site:
+	$(BIN)/python -m pytest tests/test_site.py -m site -p no:cacheprovider --junitxml=$(REPORTS)/site.xml
 
 clean:
 	rm -rf _build .jupyter_cache

@@ -49,3 +49,41 @@ def test_toc_lists_every_notebook_and_only_existing_files():
         assert any((ROOT / f).with_suffix(s).exists() for s in (".md", ".ipynb")), f
     for nb in (ROOT / "notebooks").glob("*.ipynb"):
         assert f"notebooks/{nb.stem}" in files, f"{nb.name} missing from _toc.yml"
+
+
+def _apt_packages(path):
+    return [l.split("#", 1)[0].strip() for l in path.read_text().splitlines() if l.split("#", 1)[0].strip()]
+
+
+def test_apt_txt_packages_exist_in_the_debian_archive():
+    """Binder installs apt.txt: every name must be a real Debian package with an install candidate."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("apt-cache") is None:
+        pytest.skip("apt-cache not available (not a Debian system)")
+    for path in (ROOT / "apt.txt", ROOT / "tools" / "apt-test.txt"):
+        pkgs = _apt_packages(path)
+        assert pkgs, f"{path.name} is empty"
+        out = subprocess.run(["apt-cache", "policy", *pkgs], capture_output=True, text=True, check=True).stdout
+        for pkg in pkgs:
+            block = out.split(f"{pkg}:\n", 1)
+            assert len(block) == 2, f"{pkg} ({path.name}) is unknown to apt-cache policy"
+            candidate = block[1].split("Candidate:", 1)[1].split("\n", 1)[0].strip()
+            assert candidate and candidate != "(none)", f"{pkg} ({path.name}) has no install candidate"
+
+
+def test_every_chapter_notebook_has_the_colab_bootstrap_and_no_error_outputs():
+    import json
+
+    for nb_path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(nb_path.read_text(encoding="utf-8"))
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        first = code[0]
+        assert "remove-cell" in first.get("metadata", {}).get("tags", []), nb_path.name
+        assert "google.colab" in "".join(first["source"]), nb_path.name
+        for c in code:
+            assert all(o.get("output_type") != "error" for o in c.get("outputs", [])), nb_path.name
+        assert nb.get("metadata", {}).get("kexue", {}).get("code_sha256"), f"{nb_path.name}: run tools/nbtools.py execute"
