@@ -140,3 +140,50 @@ def test_nce_self_normalises():
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_ngram_data_pads_and_marks_unknown_words():
+    from kexue.nce import ngram_data
+
+    ctx, tgt = ngram_data([["a", "b", "zz"]], ["a", "b"], order=3)
+    unk, bos, eos = 2, 3, 4
+    assert ctx.tolist() == [[bos, bos], [bos, 0], [0, 1], [1, unk]]
+    assert tgt.tolist() == [0, 1, unk, eos]
+    with pytest.raises(ValueError, match="order"):
+        ngram_data([["a"]], ["a"], order=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("output", ["softmax", "nce", "ns", "sampled"])
+def test_ngram_lm_trains_and_perplexity_is_exact(output):
+    from kexue.nce import NGramLM, perplexity, train_lm
+
+    torch.manual_seed(0)
+    C = 12
+    ctx = torch.randint(C, (600, 2))
+    tgt = (ctx[:, 0] + ctx[:, 1]) % C  # a deterministic rule the model can learn
+    noise = torch.bincount(tgt, minlength=C).float() + 1
+    model = NGramLM(C, order=3, dim=8, hidden=32, output=output, noise=noise, k=8)
+    before = perplexity(model, ctx, tgt)
+    train_lm(model, ctx, tgt, steps=150, batch_size=64, lr=1e-2, progress=False)
+    after = perplexity(model, ctx, tgt)
+    assert after < before
+    with torch.no_grad():  # the perplexity is exp of the mean exact NLL
+        nll = -model.log_probs(ctx).gather(1, tgt[:, None]).mean()
+    assert after == pytest.approx(math.exp(nll.item()), rel=1e-6)
+    if output == "ns":
+        assert perplexity(model, ctx, tgt, corrected=True) > 0
+    else:
+        with pytest.raises(ValueError, match="corrected"):
+            perplexity(model, ctx, tgt, corrected=True)
+
+
+def test_ngram_lm_bad_input():
+    from kexue.nce import NGramLM
+
+    with pytest.raises(ValueError, match="output must be one of"):
+        NGramLM(10, output="hsm")
+    with pytest.raises(ValueError, match="noise must be given"):
+        NGramLM(10, output="nce")
+    with pytest.raises(TypeError, match="contexts"):
+        NGramLM(10).features(torch.zeros(3, 2))

@@ -32,6 +32,11 @@ __all__ = [
     "AliasSampler",
     "NCELinear",
     "SampledSoftmax",
+    "NegativeSamplingLinear",
+    "NGramLM",
+    "ngram_data",
+    "perplexity",
+    "train_lm",
 ]
 
 
@@ -210,3 +215,145 @@ class SampledSoftmax(_SampledOutput):
         logits = torch.cat([true.unsqueeze(1), sampled], dim=1)
         loss = -F.log_softmax(logits, dim=-1)[:, 0]
         return reduce_loss(loss, reduction)
+
+
+class NegativeSamplingLinear(_SampledOutput):
+    """Output layer trained by word2vec's negative sampling (no ``log k q`` term in the logit).
+
+    Its scores converge to ``log p(c|h) − log(k q(c))`` rather than to ``log p``: the full softmax of the
+    raw scores is therefore *not* the model's distribution; ``corrected_log_probs`` adds ``log k q``
+    back before normalising.
+    """
+
+    def forward(self, h: Tensor, target: Tensor, *, generator: torch.Generator | None = None,
+                reduction: str = "mean") -> Tensor:
+        self._check_inputs(h, target)
+        noise = self.sampler.sample((self.k,), generator)
+        data_scores = (h * self.weight[target]).sum(-1) + self.bias[target]
+        noise_scores = h @ self.weight[noise].T + self.bias[noise]
+        return negative_sampling_loss(data_scores, noise_scores, reduction=reduction)
+
+    def corrected_log_probs(self, h: Tensor) -> Tensor:
+        """Softmax of ``score + log(k q)``: undoes the shift of the negative-sampling optimum."""
+        return F.log_softmax(self.logits(h) + math.log(self.k) + self.log_q, dim=-1)
+
+
+OUTPUTS = ("softmax", "nce", "ns", "sampled")
+
+
+def ngram_data(sentences: Sequence[Sequence[str]], vocab: Sequence[str], order: int = 3) -> tuple[Tensor, Tensor]:
+    """(contexts [N, order−1], targets [N]) int64 for an n-gram language model over ``vocab``.
+
+    Words outside ``vocab`` map to index ``len(vocab)`` (``<unk>``); each sentence is padded on the left
+    with ``len(vocab) + 1`` (``<s>``) and ends with a target ``<unk>``-free end marker ``len(vocab) + 2``
+    (``</s>``): the model's vocabulary has ``len(vocab) + 3`` classes.
+    """
+    check_int(order, "order", low=2)
+    index = {w: i for i, w in enumerate(vocab)}
+    unk, bos, eos = len(vocab), len(vocab) + 1, len(vocab) + 2
+    ctx, tgt = [], []
+    for s in sentences:
+        ids = [bos] * (order - 1) + [index.get(w, unk) for w in s] + [eos]
+        for i in range(order - 1, len(ids)):
+            ctx.append(ids[i - order + 1:i])
+            tgt.append(ids[i])
+    return torch.tensor(ctx, dtype=torch.long).view(-1, order - 1), torch.tensor(tgt, dtype=torch.long)
+
+
+class NGramLM(nn.Module):
+    """A feed-forward n-gram language model (Bengio et al. 2003) with a choice of output layer.
+
+    ``order − 1`` context words → embeddings of size ``dim`` (concatenated) → tanh layer of size
+    ``hidden`` → output over ``num_classes`` classes, trained by ``output``:
+    ``"softmax"`` (exact cross-entropy), ``"nce"`` (:class:`NCELinear`, learned log Z),
+    ``"ns"`` (:class:`NegativeSamplingLinear`) or ``"sampled"`` (:class:`SampledSoftmax`), the last three
+    with ``k`` noise classes from ``noise`` (e.g. unigram counts).
+    """
+
+    def __init__(self, num_classes: int, order: int = 3, dim: int = 64, hidden: int = 128,
+                 output: str = "softmax", noise: Tensor | None = None, k: int = 64) -> None:
+        super().__init__()
+        from ._checks import check_choice
+
+        check_int(num_classes, "num_classes", low=2)
+        check_int(order, "order", low=2)
+        check_int(dim, "dim", low=1)
+        check_int(hidden, "hidden", low=1)
+        check_choice(output, "output", OUTPUTS)
+        self.output = output
+        self.embed = nn.Embedding(num_classes, dim)
+        self.hidden = nn.Linear((order - 1) * dim, hidden)
+        if output == "softmax":
+            self.out = nn.Linear(hidden, num_classes)
+        else:
+            if noise is None:
+                raise ValueError(f"noise must be given for output={output!r}")
+            if output == "nce":  # start log Z at its value for the initial, near-uniform model
+                self.out = NCELinear(hidden, num_classes, noise, k, log_z=math.log(num_classes))
+            else:
+                layer = {"ns": NegativeSamplingLinear, "sampled": SampledSoftmax}[output]
+                self.out = layer(hidden, num_classes, noise, k)
+
+    def features(self, contexts: Tensor) -> Tensor:
+        check_tensor(contexts, "contexts", kind="int", ndim=2)
+        return torch.tanh(self.hidden(self.embed(contexts).flatten(1)))
+
+    def forward(self, contexts: Tensor, targets: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
+        """Training loss (mean over the batch)."""
+        h = self.features(contexts)
+        if self.output == "softmax":
+            return F.cross_entropy(self.out(h), targets)
+        return self.out(h, targets, generator=generator)
+
+    def log_probs(self, contexts: Tensor) -> Tensor:
+        """Exact log-probabilities with the full softmax over all classes [B, C]."""
+        h = self.features(contexts)
+        if self.output == "softmax":
+            return F.log_softmax(self.out(h), dim=-1)
+        return self.out.log_probs(h)
+
+
+def perplexity(model: NGramLM, contexts: Tensor, targets: Tensor, batch_size: int = 4096,
+               corrected: bool = False) -> float:
+    """Exact test perplexity ``exp(mean −log p(target))`` with the full softmax.
+
+    ``corrected=True`` (negative sampling only) uses :meth:`NegativeSamplingLinear.corrected_log_probs`.
+    """
+    check_tensor(targets, "targets", kind="int", ndim=1, shape=(contexts.shape[0],))
+    total = 0.0
+    with torch.no_grad():
+        for s in range(0, len(targets), batch_size):
+            c, t = contexts[s:s + batch_size], targets[s:s + batch_size]
+            if corrected:
+                if model.output != "ns":
+                    raise ValueError("corrected=True applies to output='ns' only")
+                lp = model.out.corrected_log_probs(model.features(c))
+            else:
+                lp = model.log_probs(c)
+            total += -lp.gather(1, t.unsqueeze(1)).sum().item()
+    return math.exp(total / len(targets))
+
+
+def train_lm(model: NGramLM, contexts: Tensor, targets: Tensor, *, steps: int, batch_size: int = 512,
+             lr: float = 2e-3, seed: int = 0, progress: bool = True) -> dict[str, float]:
+    """Train with Adam for ``steps`` minibatches drawn with replacement; returns
+    ``{"seconds", "tokens_per_s", "final_loss"}`` (wall-clock of the training loop only)."""
+    import time
+
+    from tqdm import tqdm
+
+    check_int(steps, "steps", low=1)
+    check_int(batch_size, "batch_size", low=1)
+    check_tensor(targets, "targets", kind="int", ndim=1, shape=(contexts.shape[0],))
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    loss = torch.tensor(float("nan"))
+    t0 = time.perf_counter()
+    for _ in tqdm(range(steps), desc=f"train ({model.output})", disable=not progress):
+        idx = torch.randint(len(targets), (batch_size,), generator=g)
+        opt.zero_grad()
+        loss = model(contexts[idx], targets[idx], generator=g)
+        loss.backward()
+        opt.step()
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "tokens_per_s": steps * batch_size / seconds, "final_loss": float(loss.detach())}
