@@ -101,3 +101,16 @@ def test_bibliography_parses_and_has_unique_keys():
         if entry.strip().startswith("@"):
             assert entry.count("{") == entry.count("}"), f"unbalanced braces in {entry.splitlines()[0]}"
     assert len(parse_file(ROOT / "book" / "references.bib").entries) == len(keys)
+
+
+def test_notebooks_store_no_widget_state():
+    """ipywidget outputs (e.g. tqdm.auto bars) make the built pages load require.js and widget
+    scripts from a CDN: use text progress bars instead."""
+    import json
+
+    for nb_path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(nb_path.read_text(encoding="utf-8"))
+        assert "widgets" not in nb.get("metadata", {}), nb_path.name
+        for cell in nb["cells"]:
+            for out in cell.get("outputs", []):
+                assert "application/vnd.jupyter.widget-view+json" not in out.get("data", {}), nb_path.name
