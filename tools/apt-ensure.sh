@@ -8,6 +8,9 @@ for f in "$@"; do
   while read -r pkg; do
     pkg="${pkg%%#*}"; pkg="$(echo "$pkg" | xargs)"
     [ -n "$pkg" ] || continue
+    # a package whose name is a command already on PATH counts as present (npm bundled with a nodejs
+    # from elsewhere, say): installing Debian's copy over it could conflict
+    command -v "$pkg" >/dev/null 2>&1 && continue
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done < "$f"
 done
