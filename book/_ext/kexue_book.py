@@ -160,6 +160,29 @@ def load_results(results: Path = RESULTS) -> list[dict]:
     return out
 
 
+def chapters_of_benchmarks(root: Path = ROOT) -> dict[str, list[str]]:
+    """Benchmark name -> notebooks (stems) whose code cells call ``load_benchmark("name")``."""
+    import re
+
+    rx = re.compile(r"""load_benchmark\(\s*["']([\w-]+)["']""")
+    out: dict[str, list[str]] = defaultdict(list)
+    for nb in sorted((root / "notebooks").glob("*.ipynb")):
+        cells = json.loads(nb.read_text(encoding="utf-8")).get("cells", [])
+        code = "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
+        for name in sorted(set(rx.findall(code))):
+            out[name].append(nb.stem)
+    return dict(out)
+
+
+def _doc_link(docname: str, text: str):
+    from sphinx import addnodes
+
+    ref = addnodes.pending_xref("", refdomain="std", reftype="doc", reftarget=docname, refexplicit=False,
+                                refwarn=True)
+    ref += nodes.inline(text=text)
+    return ref
+
+
 def _ratio_plot(chapter: str, ratios: dict[str, float]) -> Path | None:
     vals = {k: v for k, v in ratios.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0}
     if not vals:
@@ -201,6 +224,7 @@ class BenchmarkResults(Directive):
             return [nodes.paragraph(text="No benchmark results have been committed yet.")]
         out = []
         srcdir = Path(env.srcdir)
+        shown_in = chapters_of_benchmarks()
         for d in docs:
             chapter = d.get("chapter", d["_file"])
             sec = nodes.section(ids=[f"bench-{chapter}"])
@@ -210,6 +234,13 @@ class BenchmarkResults(Directive):
                 f"File benchmarks/results/{d['_file']}, run on {d.get('date', '?')} in {_fmt(d.get('seconds', '?'))} s "
                 f"on {m.get('cpu', '?')} ({m.get('cores', '?')} cores, {m.get('memory_gb', '?')} GB), "
                 f"torch {m.get('torch', '?')}. Re-run: python -m benchmarks.{chapter}"))
+            if shown_in.get(chapter):
+                para = nodes.paragraph(text="Discussed in: ")
+                for i, stem in enumerate(shown_in[chapter]):
+                    if i:
+                        para += nodes.Text(", ")
+                    para += _doc_link(f"/notebooks/{stem}", stem)
+                sec += para
             results = d.get("results", {})
             if results:
                 flat = {sys: _flatten(v) if isinstance(v, dict) else {"value": v} for sys, v in results.items()}
