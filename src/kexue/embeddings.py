@@ -20,9 +20,9 @@ Conventions
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from itertools import chain
+from itertools import chain, count
 
 import numpy as np
 import scipy.sparse as sps
@@ -68,9 +68,8 @@ def _vocab_and_ids(sentences: list, min_count: int) -> tuple[list[str], np.ndarr
     """One pass over the tokens: ``(vocab, counts, ids, sent)`` with ``ids`` the vocabulary ids of the
     in-vocabulary tokens in corpus order (OOV deleted) and ``sent`` the sentence number of each."""
     check_int(min_count, "min_count", low=1)
-    first: dict = {}
-    setdefault = first.setdefault
-    raw = np.fromiter((setdefault(w, len(first)) for w in chain.from_iterable(sentences)), dtype=np.int64)
+    first: defaultdict = defaultdict(count().__next__)  # word → id in order of first appearance
+    raw = np.fromiter(map(first.__getitem__, chain.from_iterable(sentences)), dtype=np.int64)  # a C-level loop
     words = list(first)
     for w in words:
         if not isinstance(w, str):
