@@ -180,7 +180,8 @@ def _randomized_svd(m, k: int, n_iter: int, seed: int, oversample: int = 10) -> 
 
     Sample the range with a Gaussian test matrix Ω [C, k + oversample], sharpen it with ``n_iter``
     power iterations (Y ← M Mᵀ Y, renormalised by an LU factorisation each half-step so that small
-    singular directions are not lost to rounding), orthonormalise (QR), then an exact SVD of the small Qᵀ M. Returns ``(U [W, k], s [k])``.
+    singular directions are not lost to rounding), orthonormalise (QR), then take an exact SVD of the
+    small Qᵀ M. Returns ``(U [W, k], s [k])``.
     """
     from scipy.linalg import lu, qr
 
