@@ -128,6 +128,12 @@ def test_evaluate_similarity_and_analogy():
         (lambda: evaluate_similarity(WordVectors(["a"], np.ones((1, 2))), []), ValueError, "empty"),
         (lambda: train_sgns(TOY, min_count=1, negative=0), ValueError, "negative"),
         (lambda: train_sgns(TOY, min_count=1, ns_exponent=2), ValueError, "ns_exponent"),
+        (lambda: train_sgns(TOY, min_count=1, threads=0), ValueError, "threads"),
+        (lambda: train_sgns(TOY, min_count=1, chunk_tokens=0), ValueError, "chunk_tokens"),
+        (lambda: train_sgns(TOY, min_count=1, batch_size=0), ValueError, "batch_size"),
+        (lambda: svd_embeddings(np.ones((4, 3)), 1, method="lapack"), ValueError, "method"),
+        (lambda: svd_embeddings(np.ones((4, 3)), 1, n_iter=-1), ValueError, "n_iter"),
+        (lambda: build_vocab([["a", 1]], min_count=1), TypeError, "tokens"),
     ],
 )
 def test_bad_input(call, exc, match):
@@ -168,3 +174,87 @@ def test_sgns_divergence_is_an_error_not_nan():
     with pytest.raises(FloatingPointError, match="diverged"):
         train_sgns(planted_corpus(), dim=8, window=3, min_count=1, epochs=1, sample=0.0, alpha=50.0,
                    batch_size=4096, progress=False)
+
+
+def test_vocab_and_ids_match_a_slow_reference():
+    from collections import Counter
+
+    from kexue.embeddings import _vocab_and_ids
+
+    rng = np.random.default_rng(5)
+    sents = [[f"w{rng.zipf(1.5) % 30}" for _ in range(rng.integers(0, 12))] for _ in range(60)]
+    vocab, counts, ids, sent = _vocab_and_ids(sents, 3)
+    c = Counter(w for s in sents for w in s)
+    ref = sorted((w for w in c if c[w] >= 3), key=lambda w: (-c[w], w))
+    assert vocab == ref and counts.tolist() == [c[w] for w in ref]
+    index = {w: i for i, w in enumerate(ref)}
+    ref_ids = [index[w] for s in sents for w in s if w in index]
+    ref_sent = [i for i, s in enumerate(sents) for w in s if w in index]
+    assert ids.tolist() == ref_ids and sent.tolist() == ref_sent
+
+
+def test_sgns_windows_and_chunks_match_loops():
+    from kexue.embeddings import _sentence_chunks, _sgns_windows
+
+    rng = np.random.default_rng(2)
+    sent = np.repeat(np.arange(30), rng.integers(1, 9, size=30))
+    ids = rng.integers(0, 50, size=len(sent))
+    reach = rng.integers(1, 4, size=len(sent))
+    for r in (1, 2, 3):
+        centre, ctx, mask = _sgns_windows(ids, sent, reach, r)
+        expected = []
+        for i in np.flatnonzero(reach == r):
+            row = [ids[j] for j in range(i - r, i + r + 1) if j != i and 0 <= j < len(ids) and sent[j] == sent[i]]
+            expected.append(sorted(row))
+        got = [sorted(ctx[b][mask[b] == 1].tolist()) for b in range(len(centre))]
+        assert got == expected and centre.tolist() == ids[reach == r].tolist()
+    pieces = _sentence_chunks(sent, 7)
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(sent)
+    assert all(b == c for (_, b), (c, _) in zip(pieces, pieces[1:]))  # contiguous
+    assert all(a == 0 or sent[a] != sent[a - 1] for a, _ in pieces)  # cut only at sentence starts
+
+
+def test_sgns_manual_gradient_equals_autograd_of_negative_sampling_loss():
+    import torch
+
+    from kexue.embeddings import _sgns_batch_grads
+    from kexue.nce import negative_sampling_loss
+
+    g = torch.Generator().manual_seed(0)
+    B, m, K, d = 7, 4, 6, 5
+    inp = torch.randn(B, m, d, generator=g, dtype=torch.float64, requires_grad=True)
+    out = torch.randn(B, K, d, generator=g, dtype=torch.float64, requires_grad=True)
+    mask = (torch.rand(B, m, generator=g) < 0.7).double()
+    # reference: loop over the real (context, centre) pairs, the loss straight from kexue.nce
+    total = 0.0
+    for b in range(B):
+        for i in range(m):
+            if mask[b, i]:
+                scores = out[b] @ inp[b, i]  # [K]: the centre word, then the negatives
+                total = total + negative_sampling_loss(scores[:1], scores[1:].unsqueeze(0), reduction="sum")
+    total.backward()
+    loss, g_inp, g_out = _sgns_batch_grads(inp.detach(), out.detach(), mask)
+    assert float(loss) == pytest.approx(float(total.detach()), rel=1e-12)
+    torch.testing.assert_close(g_inp, inp.grad, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(g_out, out.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_randomized_svd_agrees_with_arpack():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(200, 12)) @ np.diag(np.linspace(10, 1, 12)) @ rng.normal(size=(12, 150))
+    a = sps.csr_matrix(a * (rng.random(a.shape) < 0.5))  # sparse, full rank, decaying spectrum
+    fast = svd_embeddings(a, 5, eig=1.0, method="randomized", n_iter=6)
+    ref = svd_embeddings(a, 5, eig=1.0, method="arpack")
+    np.testing.assert_allclose(np.linalg.norm(fast, axis=0), np.linalg.norm(ref, axis=0), rtol=1e-3)
+    np.testing.assert_allclose(fast, ref, atol=1e-2 * np.abs(ref).max())  # same signs after the sign fix
+
+
+def test_sgns_reports_decreasing_loss_and_runs_hogwild():
+    corpus = planted_corpus(2, 800)
+    kw = dict(dim=8, window=3, epochs=3, min_count=1, sample=0.0, progress=False, batch_size=64, chunk_tokens=1000)
+    wv = train_sgns(corpus, **kw)
+    assert len(wv.losses) == 3 and wv.losses[0] > wv.losses[-1] > 0
+    wv2 = train_sgns(corpus, threads=2, **kw)  # two workers, lock-free: not reproducible, but must learn
+    same = np.mean([wv2.similarity("x0", f"x{i}") for i in range(1, 10)])
+    other = np.mean([wv2.similarity("x0", f"y{i}") for i in range(10)])
+    assert same > other + 0.3

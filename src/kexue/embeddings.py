@@ -20,8 +20,9 @@ Conventions
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from itertools import chain, count
 
 import numpy as np
 import scipy.sparse as sps
@@ -46,38 +47,46 @@ __all__ = [
 def _check_sentences(sentences) -> list[list[str]]:
     if isinstance(sentences, (str, bytes)) or not isinstance(sentences, Iterable):
         raise TypeError(f"sentences must be an iterable of token lists, got {type(sentences).__name__}")
-    out = []
-    for s in sentences:
-        if isinstance(s, str) or not isinstance(s, Sequence):
+    out = sentences if isinstance(sentences, list) else list(sentences)
+    for s in out:
+        if type(s) is not list and (isinstance(s, str) or not isinstance(s, Sequence)):  # fast path for lists
             raise TypeError(f"sentences must contain lists of str tokens, got an item of type {type(s).__name__}")
-        out.append(s)
     return out
 
 
 def build_vocab(sentences, min_count: int = 5) -> tuple[list[str], np.ndarray]:
     """Words with count ≥ ``min_count`` by descending count (ties by word) and their counts (int64 [V])."""
-    sentences = _check_sentences(sentences)
+    return _build_vocab(_check_sentences(sentences), min_count)
+
+
+def _build_vocab(sentences: list, min_count: int) -> tuple[list[str], np.ndarray]:
+    vocab, counts, _, _ = _vocab_and_ids(sentences, min_count)
+    return vocab, counts
+
+
+def _vocab_and_ids(sentences: list, min_count: int) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """One pass over the tokens: ``(vocab, counts, ids, sent)`` with ``ids`` the vocabulary ids of the
+    in-vocabulary tokens in corpus order (OOV deleted) and ``sent`` the sentence number of each."""
     check_int(min_count, "min_count", low=1)
-    counter: Counter = Counter()
-    for s in sentences:
-        counter.update(s)
-    for w in counter:
+    first: defaultdict = defaultdict(count().__next__)  # word → id in order of first appearance
+    raw = np.fromiter(map(first.__getitem__, chain.from_iterable(sentences)), dtype=np.int64)  # a C-level loop
+    words = list(first)
+    for w in words:
         if not isinstance(w, str):
             raise TypeError(f"tokens must be str, got {type(w).__name__}")
-    items = sorted(((w, c) for w, c in counter.items() if c >= min_count), key=lambda wc: (-wc[1], wc[0]))
-    if not items:
+    freq = np.bincount(raw, minlength=len(words))
+    keep = np.flatnonzero(freq >= min_count).tolist()
+    if not keep:
         raise ValueError(f"no word occurs min_count={min_count} times; lower min_count or use a larger corpus")
-    return [w for w, _ in items], np.array([c for _, c in items], dtype=np.int64)
-
-
-def _encode(sentences: list[list[str]], index: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Token ids (OOV deleted) concatenated over sentences, and the sentence number of each token."""
-    ids, sent = [], []
-    for i, s in enumerate(sentences):
-        row = [index[w] for w in s if w in index]
-        ids.extend(row)
-        sent.extend([i] * len(row))
-    return np.asarray(ids, dtype=np.int64), np.asarray(sent, dtype=np.int64)
+    f = freq.tolist()
+    keep.sort(key=lambda i: (-f[i], words[i]))  # descending count, ties by the word
+    rank = np.full(len(words), -1, dtype=np.int64)
+    rank[keep] = np.arange(len(keep))
+    lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
+    sent = np.repeat(np.arange(len(sentences), dtype=np.int64), lengths)
+    ids = rank[raw]
+    known = ids >= 0
+    return [words[i] for i in keep], freq[keep].astype(np.int64), ids[known], sent[known]
 
 
 # --------------------------------------------------------------------------------------------- counts
@@ -86,30 +95,28 @@ def cooccurrence(sentences, window: int = 5, min_count: int = 5, dynamic_window:
 
     Returns ``(vocab, counts)``: ``vocab`` a list of V words (see module conventions) and ``counts``
     a ``scipy.sparse.csr_matrix`` [V, V] of float64 (weighted counts when ``dynamic_window``).
-    Built with one vectorised pass per distance d = 1..window (no Python loop over pairs).
+    Built with one vectorised pass per distance d = 1..window (no Python loop over pairs): the
+    (token i, token i + d) pairs of each distance are summed into a sparse matrix M, and counts = M + Mᵀ.
     """
     sentences = _check_sentences(sentences)
     check_int(window, "window", low=1)
     check_type(dynamic_window, "dynamic_window", bool)
-    vocab, _ = build_vocab(sentences, min_count)
-    ids, sent = _encode(sentences, {w: i for i, w in enumerate(vocab)})
+    vocab, _, ids, sent = _vocab_and_ids(sentences, min_count)
     V = len(vocab)
+    small = np.int32 if V < 2**31 else np.int64
     rows, cols, vals = [], [], []
-    for d in range(1, window + 1):
-        if d >= len(ids):
-            break
+    for d in range(1, min(window, len(ids) - 1) + 1):  # one direction (i, i + d); the transpose adds the other
         same = sent[:-d] == sent[d:]
-        a, b = ids[:-d][same], ids[d:][same]
-        weight = (window - d + 1) / window if dynamic_window else 1.0
-        rows += [a, b]
-        cols += [b, a]
-        vals.append(np.full(2 * len(a), weight))
+        rows.append(ids[:-d][same].astype(small))
+        cols.append(ids[d:][same].astype(small))
+        vals.append(np.full(len(rows[-1]), (window - d + 1) / window if dynamic_window else 1.0))
     if rows:
         r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
     else:
-        r = c = np.zeros(0, dtype=np.int64)
+        r = c = np.zeros(0, dtype=small)
         v = np.zeros(0)
-    counts = sps.coo_matrix((v, (r, c)), shape=(V, V)).tocsr()
+    upper = sps.csr_matrix((v, (r, c)), shape=(V, V))  # sums duplicate (word, context) entries
+    counts = (upper + upper.T).tocsr()
     counts.sum_duplicates()
     return vocab, counts
 
@@ -157,13 +164,52 @@ def ppmi(counts, cds: float = 0.75, shift: float = 1.0):
     return out
 
 
-def svd_embeddings(matrix, dim: int, eig: float = 0.5, seed: int = 0) -> np.ndarray:
+def _one_blas_thread():
+    """Context manager limiting BLAS/OpenMP pools to one thread (a no-op without ``threadpoolctl``)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return threadpool_limits(1)
+
+
+def _randomized_svd(m, k: int, n_iter: int, seed: int, oversample: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` left singular vectors and values of ``m`` [W, C] (Halko, Martinsson & Tropp 2011).
+
+    Sample the range with a Gaussian test matrix Ω [C, k + oversample], sharpen it with ``n_iter``
+    power iterations (Y ← M Mᵀ Y, renormalised by an LU factorisation each half-step so that small
+    singular directions are not lost to rounding), orthonormalise (QR), then take an exact SVD of the
+    small Qᵀ M. Returns ``(U [W, k], s [k])``.
+    """
+    from scipy.linalg import lu, qr
+
+    rng = np.random.default_rng(seed)
+    ell = min(k + oversample, min(m.shape))
+    q = m @ rng.standard_normal((m.shape[1], ell)).astype(m.dtype)
+    mt = m.T.tocsr()
+    for _ in range(n_iter):  # LU keeps the block well-conditioned at a fraction of QR's cost (as sklearn does)
+        q = lu(q, permute_l=True)[0]
+        q = m @ lu(mt @ q, permute_l=True)[0]
+    q = qr(q, mode="economic")[0]  # orthonormal basis of the sampled range
+    ub, s, _ = np.linalg.svd((mt @ q).T, full_matrices=False)  # Qᵀ M = (Mᵀ Q)ᵀ, [ell, C]
+    return (q @ ub)[:, :k], s[:k]
+
+
+def svd_embeddings(matrix, dim: int, eig: float = 0.5, seed: int = 0, method: str = "randomized",
+                   n_iter: int = 4) -> np.ndarray:
     """Truncated-SVD word vectors ``U_d · Σ_d^eig`` (float32 [W, dim]).
 
-    Uses ``scipy.sparse.linalg.svds`` (ARPACK) with a seeded start vector; components are sorted by
-    decreasing singular value and each singular vector's sign is fixed (largest-magnitude entry
-    positive), so the result is deterministic. ``dim`` must be < min(matrix.shape); ``eig`` ∈ [0, 1]
-    (hyperwords' eigenvalue weighting p: 0, 0.5 or 1).
+    ``method="randomized"`` (default): Halko–Martinsson–Tropp randomized SVD (float32, ``n_iter``
+    LU-renormalised power iterations, 10 extra sampled directions, seeded; see :func:`_randomized_svd`);
+    ``method="arpack"``: ``scipy.sparse.linalg.svds`` (float64, Lanczos, seeded start vector) — slower,
+    the reference. Both run with BLAS limited to one thread when ``threadpoolctl`` is installed (on a
+    loaded machine a BLAS thread team waits for its slowest member: 2 threads were several times
+    slower than 1 here). Components are
+    sorted by decreasing singular value and each singular vector's sign is fixed (largest-magnitude
+    entry positive), so the result is deterministic. ``dim`` must be < min(matrix.shape); ``eig`` ∈
+    [0, 1] (hyperwords' eigenvalue weighting p: 0, 0.5 or 1).
     """
     if not (sps.issparse(matrix) or isinstance(matrix, np.ndarray)):
         raise TypeError(f"matrix must be a scipy.sparse matrix or numpy.ndarray, got {type(matrix).__name__}")
@@ -172,11 +218,17 @@ def svd_embeddings(matrix, dim: int, eig: float = 0.5, seed: int = 0) -> np.ndar
     check_int(dim, "dim", low=1, high=min(matrix.shape) - 1)
     check_number(eig, "eig", low=0.0, high=1.0)
     check_int(seed, "seed", low=0)
-    from scipy.sparse.linalg import svds
+    check_choice(method, "method", ("randomized", "arpack"))
+    check_int(n_iter, "n_iter", low=0)
+    with _one_blas_thread():
+        if method == "arpack":
+            from scipy.sparse.linalg import svds
 
-    m = sps.csr_matrix(matrix, dtype=np.float64)
-    v0 = np.random.default_rng(seed).standard_normal(min(m.shape))
-    u, s, _ = svds(m, k=dim, v0=v0)
+            m = sps.csr_matrix(matrix, dtype=np.float64)
+            v0 = np.random.default_rng(seed).standard_normal(min(m.shape))
+            u, s, _ = svds(m, k=dim, v0=v0)
+        else:
+            u, s = _randomized_svd(sps.csr_matrix(matrix, dtype=np.float32), dim, n_iter, seed)
     order = np.argsort(-s)
     u, s = u[:, order], s[order]
     signs = np.sign(u[np.abs(u).argmax(axis=0), np.arange(dim)])
@@ -255,125 +307,206 @@ class WordVectors:
 # --------------------------------------------------------------------------------------------- training
 def train_ppmi_svd(sentences, dim: int = 100, window: int = 5, min_count: int = 5, cds: float = 0.75,
                    shift: float = 1.0, eig: float = 0.5) -> WordVectors:
-    """Counts (dynamic window) → SPPMI(cds, shift) → truncated SVD with eigenvalue weight ``eig``."""
+    """Counts (dynamic window) → SPPMI(cds, shift) → truncated SVD with eigenvalue weight ``eig``.
+
+    The SVD is :func:`svd_embeddings`' default (randomized, 4 power iterations, seed 0).
+    """
     vocab, counts = drop_isolated(*cooccurrence(sentences, window=window, min_count=min_count, dynamic_window=True))
     return WordVectors(vocab, svd_embeddings(ppmi(counts, cds=cds, shift=shift), dim=dim, eig=eig))
 
 
-def _sgns_pairs(ids: np.ndarray, sent: np.ndarray, keep_prob: np.ndarray, window: int,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One epoch of (centre, context) pairs: subsample tokens, shrink each window to U{1..window}."""
-    kept = rng.random(len(ids)) < keep_prob[ids]
-    ids, sent = ids[kept], sent[kept]
-    reach = rng.integers(1, window + 1, size=len(ids))
-    centres, contexts = [], []
-    for d in range(1, window + 1):
-        if d >= len(ids):
-            break
-        same = sent[:-d] == sent[d:]
-        right = same & (reach[:-d] >= d)  # centre i, context i + d
-        left = same & (reach[d:] >= d)  # centre i + d, context i
-        centres += [ids[:-d][right], ids[d:][left]]
-        contexts += [ids[d:][right], ids[:-d][left]]
-    if not centres:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(centres), np.concatenate(contexts)
+def _sgns_batch_grads(inp, out, pair_mask):
+    """Loss and hand-derived gradients of one SGNS minibatch with negatives shared per centre word.
+
+    ``inp`` [B, m, d]: input vectors of the m context slots of B centre words; ``out`` [B, K, d]: output
+    vectors of each centre word (column 0) and its K − 1 negatives; ``pair_mask`` [B, m] float, 1 for a
+    real context and 0 for a padded slot beyond the sentence. The scores are ``s = inp · outᵀ``
+    [B, m, K]; the loss is :func:`kexue.nce.negative_sampling_loss` summed over the real pairs, and
+    since ∂/∂s of ``−log σ(s)`` is ``σ(s) − 1`` and of ``−log σ(−s)`` is ``σ(s)``, its gradient w.r.t.
+    the scores is ``G = (σ(s) − [column 0])·mask``, so ``∂L/∂inp = G · out`` and ``∂L/∂out = Gᵀ · inp``
+    (three batched matmuls in all, no autograd). Returns ``(loss, grad_inp, grad_out)``.
+    """
+    import torch
+
+    from .nce import negative_sampling_loss
+
+    B, m, _ = inp.shape
+    K = out.shape[1]
+    s = torch.bmm(inp, out.transpose(1, 2))  # [B, m, K]
+    flat = s.view(B * m, K)
+    loss = negative_sampling_loss(flat[:, 0], flat[:, 1:], reduction="none").view(B, m).mul_(pair_mask).sum()
+    g = torch.sigmoid(s)
+    g[:, :, 0] -= 1.0
+    g.mul_(pair_mask.unsqueeze(-1))
+    return loss, torch.bmm(g, out), torch.bmm(g.transpose(1, 2), inp)
+
+
+def _sentence_chunks(sent: np.ndarray, chunk_tokens: int) -> list[tuple[int, int]]:
+    """Cut a token stream into ``[start, stop)`` pieces of about ``chunk_tokens`` at sentence starts."""
+    n = len(sent)
+    if n == 0:
+        return []
+    starts = np.flatnonzero(np.r_[True, sent[1:] != sent[:-1]])
+    cuts = np.unique(starts[np.searchsorted(starts, np.arange(0, n, chunk_tokens))])
+    cuts = np.r_[cuts, n]
+    return [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+
+
+def _sgns_windows(ids: np.ndarray, sent: np.ndarray, reach: np.ndarray, r: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centres with window ``r``: their positions' word ids [n], context ids [n, 2r] and 0/1 mask [n, 2r]."""
+    pos = np.flatnonzero(reach == r)
+    offsets = np.r_[np.arange(-r, 0), np.arange(1, r + 1)]
+    p = pos[:, None] + offsets
+    inside = (p >= 0) & (p < len(ids))
+    p = np.clip(p, 0, len(ids) - 1)
+    valid = inside & (sent[p] == sent[pos][:, None])
+    return ids[pos], np.where(valid, ids[p], ids[pos][:, None]), valid.astype(np.float32)
 
 
 def train_sgns(sentences, dim: int = 100, window: int = 5, negative: int = 5, epochs: int = 5,
                min_count: int = 5, ns_exponent: float = 0.75, sample: float = 1e-3, seed: int = 0, *,
-               alpha: float = 0.025, min_alpha: float = 1e-4, batch_size: int = 1024,
-               threads: int | None = 1, progress: bool = True) -> WordVectors:
-    """Skip-gram with negative sampling, in torch, trained by minibatch SGD.
+               alpha: float = 0.025, min_alpha: float = 1e-4, batch_size: int = 2048,
+               threads: int = 1, chunk_tokens: int = 1 << 17, progress: bool = True) -> WordVectors:
+    """Skip-gram with negative sampling in torch: large vectorised minibatches, hand-derived gradients.
 
     word2vec's recipe: frequent-word subsampling with threshold ``sample`` (keep probability
-    (√(f/t)+1)·t/f with f the relative frequency), windows shrunk uniformly to 1..``window``,
-    ``negative`` noise words per pair drawn ∝ count^``ns_exponent``, input vectors initialised
-    U(−0.5/dim, 0.5/dim) and output vectors 0, learning rate decaying linearly from ``alpha`` to
-    ``min_alpha``. Pairs are shuffled each epoch and processed in minibatches of ``batch_size``;
-    the loss of a minibatch is :func:`kexue.nce.negative_sampling_loss` (summed), its gradient
-    w.r.t. the gathered rows is applied with sparse ``index_add_`` updates.
-    ``threads``: torch intra-op threads during training (restored afterwards; ``None`` leaves the
-    setting alone). One is fastest for these small, memory-bound ops and immune to oversubscription.
-    Returns :class:`WordVectors` of the input vectors, with the output vectors as ``.contexts``.
-    Deterministic for a given ``seed``.
+    (√(f/t)+1)·t/f with f the relative frequency; dropped tokens are deleted before windowing), each
+    centre word's window shrunk uniformly to r ∈ 1..``window``, the context words' input vectors
+    predicting the centre word's output vector against ``negative`` noise words drawn ∝
+    count^``ns_exponent`` (Walker alias sampler, :class:`kexue.nce.AliasSampler`; a noise word equal
+    to its centre word is drawn again), input vectors initialised U(−0.5/dim, 0.5/dim) and output vectors 0,
+    learning rate decaying linearly from ``alpha`` to ``min_alpha`` over the corpus tokens of all epochs.
+
+    Batching (Ji et al. 2016, "Parallelizing word2vec in shared and distributed memory"): the 2r
+    context pairs of one centre word share its k negatives, so a minibatch of centres with the same r
+    is two batched matmuls [2r, d]×[d, k+1] instead of 2r·(k+1) row gathers. Each pair still sees k
+    i.i.d. noise words, so the expected gradient — and the optimum, shifted PMI — is unchanged. The
+    corpus is processed in pieces of about ``chunk_tokens`` tokens (cut at sentence starts); inside a
+    piece, centres are grouped by r, shuffled, cut into minibatches of about ``batch_size`` pairs and
+    the minibatches are visited in random order. The loss of a minibatch is
+    :func:`kexue.nce.negative_sampling_loss` (summed over its pairs); its gradient is applied
+    in place with ``index_add_`` (sparse SGD, no autograd) — see :func:`_sgns_batch_grads`.
+
+    ``threads``: worker threads, each running torch single-threaded (torch's intra-op threads are set
+    to 1 during training and restored afterwards). With ``threads`` > 1 the workers take turns at a
+    piece's minibatches and update the shared vectors without locks (Hogwild, as word2vec and gensim
+    do with their workers): faster, but no longer bit-for-bit reproducible. A helper thread prepares
+    the next piece (numpy subsampling/windows, negatives) while the workers train on the current one.
+    Returns :class:`WordVectors` of the input vectors, with the output vectors as ``.contexts`` and
+    ``.losses`` the mean loss per pair of each epoch. Deterministic for a given ``seed`` when
+    ``threads`` = 1.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     import torch
     from tqdm import tqdm  # text bars: notebook widgets would make the site load CDN scripts
 
-    from .nce import negative_sampling_loss
+    from .nce import AliasSampler
 
     sentences = _check_sentences(sentences)
     for name, value, low in (("dim", dim, 1), ("window", window, 1), ("negative", negative, 1),
-                             ("epochs", epochs, 1), ("batch_size", batch_size, 1), ("seed", seed, 0)):
+                             ("epochs", epochs, 1), ("batch_size", batch_size, 1), ("seed", seed, 0),
+                             ("threads", threads, 1), ("chunk_tokens", chunk_tokens, 1)):
         check_int(value, name, low=low)
     check_number(ns_exponent, "ns_exponent", low=0.0, high=1.0)
     check_number(sample, "sample", low=0.0)
     check_number(alpha, "alpha", low=0.0, low_inclusive=False)
     check_number(min_alpha, "min_alpha", low=0.0, high=alpha)
     check_type(progress, "progress", bool)
-    if threads is not None:
-        check_int(threads, "threads", low=1)
 
-    vocab, counts = build_vocab(sentences, min_count)
-    ids, sent = _encode(sentences, {w: i for i, w in enumerate(vocab)})
+    vocab, counts, ids, sent = _vocab_and_ids(sentences, min_count)
     V = len(vocab)
     freq = counts / counts.sum()
     keep_prob = np.ones(V) if sample == 0 else np.minimum(1.0, (np.sqrt(freq / sample) + 1) * sample / freq)
-    noise = torch.from_numpy(counts.astype(np.float64) ** ns_exponent)
-    noise /= noise.sum()
+    sampler = AliasSampler(torch.from_numpy(counts.astype(np.float64) ** ns_exponent))
 
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
     w_in = (torch.rand(V, dim, generator=gen) - 0.5) / dim
     w_out = torch.zeros(V, dim)
-    # negatives come from a pre-sampled table (word2vec's unigram table), refilled when used up
-    table_size = max(1_000_000, 10 * V)
-    expected_pairs = epochs * float((keep_prob[ids] * (window + 1)).sum())  # E[pairs]/epoch ≈ kept·(window+1)
-    done = 0
+    chunks = _sentence_chunks(sent, chunk_tokens)
+    n_tokens = max(1, len(ids))
+    total_tokens = epochs * n_tokens
+
+    def prepare(epoch: int, start: int, stop: int) -> list:
+        """Minibatches of one piece, in visiting order: [ctx, mask, out_idx, lr, pairs]."""
+        kept = rng.random(stop - start) < keep_prob[ids[start:stop]]
+        c_ids, c_sent = ids[start:stop][kept], sent[start:stop][kept]
+        reach = rng.integers(1, window + 1, size=len(c_ids))
+        batches = []
+        for r in range(1, window + 1):
+            centre, ctx, mask = _sgns_windows(c_ids, c_sent, reach, r)
+            if len(centre) == 0:
+                continue
+            perm = rng.permutation(len(centre))
+            centre, ctx, mask = centre[perm], ctx[perm], mask[perm]
+            pairs = mask.sum(axis=1)
+            centre_t, ctx_t, mask_t = (torch.from_numpy(a) for a in (centre, ctx, mask))
+            neg = sampler.sample((len(centre), negative), generator=gen)
+            clash = neg == centre_t.unsqueeze(1)
+            while bool(clash.any()):  # a noise word equal to its centre word is drawn again
+                neg[clash] = sampler.sample(int(clash.sum()), generator=gen)
+                clash = neg == centre_t.unsqueeze(1)
+            out_idx = torch.cat([centre_t.unsqueeze(1), neg], 1)
+            step = max(1, batch_size // (2 * r))
+            for b in range(0, len(centre), step):
+                sl = slice(b, b + step)
+                batches.append([ctx_t[sl], mask_t[sl], out_idx[sl], float(pairs[sl].sum())])
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+        total_pairs = max(1.0, sum(bt[-1] for bt in batches))
+        done = 0.0
+        for bt in batches:  # linear decay by corpus position, as word2vec does
+            frac = (epoch * n_tokens + start + (stop - start) * done / total_pairs) / total_tokens
+            bt.insert(3, max(min_alpha, alpha - (alpha - min_alpha) * frac))
+            done += bt[-1]
+        return batches
+
+    def work(batches: list) -> float:
+        torch.set_num_threads(1)  # per thread: a worker thread would otherwise start its own OpenMP team
+        loss_sum = 0.0
+        for ctx, mask, out_idx, lr, _ in batches:
+            ctx_flat, out_flat = ctx.view(-1), out_idx.view(-1)
+            # index_select, not w_in[ctx]: advanced indexing is several times slower on CPU
+            inp = w_in.index_select(0, ctx_flat).view(*ctx.shape, dim)
+            out = w_out.index_select(0, out_flat).view(*out_idx.shape, dim)
+            loss, g_inp, g_out = _sgns_batch_grads(inp, out, mask)
+            w_in.index_add_(0, ctx_flat, g_inp.view(-1, dim), alpha=-lr)
+            w_out.index_add_(0, out_flat, g_out.view(-1, dim), alpha=-lr)
+            loss_sum += float(loss)
+        return loss_sum
+
+    jobs = [(e, a, b) for e in range(epochs) for a, b in chunks]
+    losses = []
     old_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(1)
     try:
-        bar = tqdm(total=epochs, desc="SGNS epochs", disable=not progress)
-        for _ in range(epochs):
-            centres, contexts = _sgns_pairs(ids, sent, keep_prob, window, rng)
-            perm = rng.permutation(len(centres))
-            c_all = torch.from_numpy(centres[perm])
-            o_all = torch.from_numpy(contexts[perm])
-            table = torch.multinomial(noise, table_size, replacement=True, generator=gen)
-            t_pos = 0
-            for start in range(0, len(c_all), batch_size):
-                c = c_all[start:start + batch_size]
-                o = o_all[start:start + batch_size]
-                b = len(c)
-                if t_pos + b * negative > table_size:
-                    table = torch.multinomial(noise, table_size, replacement=True, generator=gen)
-                    t_pos = 0
-                neg = table[t_pos:t_pos + b * negative]
-                t_pos += b * negative
-                lr = max(min_alpha, alpha - (alpha - min_alpha) * done / expected_pairs)
-                u = w_in.index_select(0, c)
-                v = w_out.index_select(0, o)
-                n = w_out.index_select(0, neg).view(b, negative, dim)
-                # autograd only through the scores; the chain rule to the rows is two lines of algebra
-                s_pos = (u * v).sum(-1).requires_grad_()
-                s_neg = (n * u.unsqueeze(1)).sum(-1).requires_grad_()
-                negative_sampling_loss(s_pos, s_neg, reduction="sum").backward()
-                g_pos, g_neg = s_pos.grad.unsqueeze(-1), s_neg.grad.unsqueeze(-1)
-                w_in.index_add_(0, c, g_pos * v + (g_neg * n).sum(1), alpha=-lr)
-                w_out.index_add_(0, o, g_pos * u, alpha=-lr)
-                w_out.index_add_(0, neg, (g_neg * u.unsqueeze(1)).view(-1, dim), alpha=-lr)
-                done += b
-            if not bool(torch.isfinite(w_in).all()):
-                raise FloatingPointError(
-                    "SGNS diverged (non-finite vectors): with a small vocabulary, a minibatch repeats each word "
-                    "many times and the summed sparse updates blow up; lower batch_size or alpha")
-            bar.update(1)
-        bar.close()
+        with ThreadPoolExecutor(1) as prep_pool, ThreadPoolExecutor(threads) as pool:
+            bar = tqdm(total=total_tokens, desc="SGNS tokens", unit="tok", unit_scale=True, disable=not progress)
+            pending = prep_pool.submit(prepare, *jobs[0]) if jobs else None
+            loss_sum = pairs_sum = 0.0
+            for j, (epoch, start, stop) in enumerate(jobs):
+                batches = pending.result()
+                pending = prep_pool.submit(prepare, *jobs[j + 1]) if j + 1 < len(jobs) else None
+                parts = [pool.submit(work, batches[t::threads]) for t in range(threads)]
+                loss_sum += sum(p.result() for p in parts)
+                pairs_sum += sum(bt[-1] for bt in batches)
+                bar.update(stop - start)
+                if j + 1 == len(jobs) or jobs[j + 1][0] != epoch:  # end of an epoch
+                    if not (bool(torch.isfinite(w_in).all()) and math.isfinite(loss_sum)):
+                        if pending is not None:
+                            pending.cancel()
+                        raise FloatingPointError(
+                            "SGNS diverged (non-finite vectors): with a small vocabulary, a minibatch repeats "
+                            "each word many times and the summed sparse updates blow up; lower batch_size or alpha")
+                    losses.append(loss_sum / max(pairs_sum, 1.0))
+                    loss_sum = pairs_sum = 0.0
+            bar.close()
     finally:
         torch.set_num_threads(old_threads)
-    return WordVectors(vocab, w_in.numpy().copy(), contexts=w_out.numpy().copy())
+    wv = WordVectors(vocab, w_in.numpy().copy(), contexts=w_out.numpy().copy())
+    wv.losses = losses
+    return wv
 
 
 # --------------------------------------------------------------------------------------------- evaluation
