@@ -1,9 +1,9 @@
 """NNCWS chapter benchmark: our window segmenter vs jieba, THULAC and pkuseg on the PD1998 test split.
 
-    python benchmarks/segment.py [--rounds 3]                 # -> results/segment.json
-    python benchmarks/segment.py ablations [--ablation-epochs 2]  # -> results/segment_ablations.json
+    python -m benchmarks.segment [--rounds 3] [--limit N]     # -> results/segment.json
+    python -m benchmarks.segment_ablations [--epochs 2]       # -> results/segment_ablations.json
 
- Everything is measured in one run on the same test split
+Everything is measured in one run on the same test split
 (the last 10 % of People's Daily, January 1998; never trained or tuned on):
 
 * accuracy: P / R / F1 / OOV recall / IV recall (SIGHAN word spans, OOV = not in the train word list);
@@ -12,8 +12,8 @@
 * decoding: greedy argmax vs hard-constraint Viterbi vs Viterbi with counted (learned) transitions,
   and the invalid-sequence rate of greedy decoding;
 * the unsupervised character-LM segmenter of CWS part 5 (no gold boundaries used);
-* ``ablations`` (a separate run and file): short training runs (``--ablation-epochs`` epochs, batch 2048, lr 3e-3, dev-selected)
-  over window 3/5/7/9 and hidden widths, unigram-only as in NNCWS vs with bigram embeddings
+* ablations (a separate run and file, ``benchmarks/segment_ablations.py``): short training runs
+  (``--epochs`` epochs, batch 2048, lr 3e-3, dev-selected) over window 3/5/7/9 and hidden widths, unigram-only as in NNCWS vs with bigram embeddings
   (the shipped models are trained longer; see the config's ``shipped_model``/``article_model``).
 
 Peers: jieba 0.42.1 (default "accurate" mode with HMM, and without HMM), THULAC 0.2.2
@@ -91,6 +91,7 @@ def peers() -> dict:
 
 def ablations(epochs: int) -> None:
     """Short dev-selected training runs with one setting changed -> results/segment_ablations.json."""
+    torch.set_num_threads(1)
     train_sents, dev_sents, test_sents = (pd1998_tokens(s) for s in ("train", "dev", "test"))
     train_vocab = {w for s in train_sents for w in s}
     texts = ["".join(s) for s in test_sents]
@@ -112,17 +113,14 @@ def ablations(epochs: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("part", nargs="?", default="compare", choices=("compare", "ablations"))
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--ablation-epochs", type=int, default=2)
+    ap.add_argument("--limit", type=int, default=None, help="only the first N test sentences (smoke run)")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    if args.part == "ablations":
-        ablations(args.ablation_epochs)
-        return
 
     train_sents, dev_sents, test_sents = (pd1998_tokens(s) for s in ("train", "dev", "test"))
     train_vocab = {w for s in train_sents for w in s}
+    test_sents = test_sents[:args.limit]
     texts = ["".join(s) for s in test_sents]
     n_chars = sum(map(len, texts))
     n_bytes = sum(len(t.encode("utf-8")) for t in texts)
@@ -155,7 +153,8 @@ def main() -> None:
             run.results[name] = {"precision": r["precision"], "recall": r["recall"], "f1": r["f1"],
                                  "oov_recall": r["oov_recall"], "iv_recall": r["iv_recall"],
                                  "chars_per_s": n_chars / sec, "kb_per_s": n_bytes / 1024 / sec,
-                                 "seconds_median": sec, "seconds_all": times[name]}
+                                 "seconds_median": sec}
+        run.extra["seconds_per_round"] = times
         run.extra["oov_rate"] = score(test_sents, test_sents, train_vocab)["oov_rate"]
         for peer in ("jieba", "jieba (no HMM)", "thulac", "pkuseg"):
             run.ratios[f"ours/{peer} chars_per_s"] = run.results["ours"]["chars_per_s"] / run.results[peer]["chars_per_s"]

@@ -303,3 +303,13 @@ def test_lm_segmenter_prefers_frequent_words_and_is_lossless(sample_sents):
         lm.segment_batch("中国")
     with pytest.raises(TypeError, match="text"):
         lm.segment(3)
+
+
+def test_load_pretrained_article_model_is_the_article_architecture():
+    art = S.load_pretrained("article")
+    cfg = art.state["config"]
+    assert (art.window, cfg["emb"], cfg["hidden"], cfg["bigram_emb"]) == (7, 64, 64, 0)
+    assert art.n_params == 64 * (len(art.vocab) + 2) + (7 * 64 + 1) * 64 + (64 + 1) * 4
+    assert S.PRETRAINED_ARTICLE.stat().st_size <= 10 * 2**20
+    with pytest.raises(ValueError, match="model"):
+        S.load_pretrained("huge")
