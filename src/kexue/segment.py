@@ -240,7 +240,14 @@ class Segmenter:
             wb = arr["w1"][:, self.window * D:]
             if be.shape[0] != len(bindex) + 2 or wb.shape[1] != (self.window - 1) * be.shape[1]:
                 raise ValueError("state bigram arrays do not match its bigrams/window")
-            self._bigram = (bindex, len(bindex) + 1, be, np.ascontiguousarray(wb.T))
+            # Vectorised look-up: a bigram of vocabulary characters (ids a, b) has the key a * M + b.
+            # Every character of a kept bigram is in the vocabulary (it occurs at least as often).
+            M = len(self.vocab) + 2
+            keys = np.array([self.index.get(g[0], self.oov) * M + self.index.get(g[1], self.oov)
+                             for g in bindex], dtype=np.int64)
+            order = np.argsort(keys, kind="stable")
+            gid = np.fromiter(bindex.values(), dtype=np.int64, count=len(bindex))
+            self._bigram = (keys[order], gid[order], len(bindex) + 1, be, np.ascontiguousarray(wb.T), M)
             arr["w1"] = np.ascontiguousarray(arr["w1"][:, :self.window * D])
         elif arr["w1"].shape[1] != self.window * D:
             raise ValueError("state arrays do not match its vocab/window")
@@ -269,7 +276,7 @@ class Segmenter:
     @property
     def n_params(self) -> int:
         """Number of trained parameters (embeddings included)."""
-        extra = 0 if self._bigram is None else self._bigram[2].size + self._bigram[3].size
+        extra = 0 if self._bigram is None else self._bigram[3].size + self._bigram[4].size
         return int(sum(a.size for a in self._arrays.values()) + extra)
 
     def char_ids(self, text: str) -> np.ndarray:
@@ -308,7 +315,7 @@ class Segmenter:
         if run:
             out.append((run, True))
 
-    def _log_probs(self, ids_list: list[np.ndarray], pieces: list[str] | None = None) -> np.ndarray:
+    def _log_probs(self, ids_list: list[np.ndarray]) -> np.ndarray:
         """Tag log-probabilities [sum(len), 4] float32 for several id sequences (vectorised)."""
         r = self.window // 2
         lens = np.array([len(x) for x in ids_list])
@@ -320,30 +327,41 @@ class Segmenter:
         buf = np.concatenate(parts)
         starts = np.cumsum(np.r_[0, lens[:-1] + r]) + r
         pos = np.repeat(starts - np.cumsum(np.r_[0, lens[:-1]]), lens) + np.arange(lens.sum())
-        h = self._arrays["b1"] + self._tables[0][buf[pos - r]]
-        for k in range(1, self.window):
-            h += self._tables[k][buf[pos - r + k]]
+        bbuf = None
         if self._bigram is not None:
-            bindex, boov, be, wb = self._bigram
-            bparts = []
-            for p in pieces:
-                bparts += [np.zeros(r, np.int64), _bigram_ids(p, bindex, boov)]
-            bparts.append(np.zeros(r, np.int64))
-            bbuf = np.concatenate(bparts)
-            bw = bbuf[pos[:, None] + np.arange(-r, r)[None, :]]  # bigrams starting at i-r .. i+r-1
-            h += be[bw].reshape(len(pos), -1) @ wb
-        np.maximum(h, 0, out=h)
-        z = h @ self._arrays["w2"].T + self._arrays["b2"]
-        z -= z.max(1, keepdims=True)
-        z -= np.log(np.exp(z).sum(1, keepdims=True))
-        return z
+            keys, gid, boov, be, wb, M = self._bigram
+            a, b = buf[:-1], buf[1:]
+            k = a * M + b
+            j = np.minimum(np.searchsorted(keys, k), max(len(keys) - 1, 0))
+            bbuf = np.zeros(len(buf), np.int64)  # id of the bigram starting at each position
+            bbuf[:-1] = np.where(keys[j] == k, gid[j], boov) if len(keys) else boov
+            bbuf[:-1][(a == 0) | (b == 0)] = 0  # padding, or the last character of a sentence
+        out = np.empty((len(pos), 4), np.float32)
+        step = 4096  # rows per pass: keeps the hidden activations in cache
+        b1, w2t, b2 = self._arrays["b1"], np.ascontiguousarray(self._arrays["w2"].T), self._arrays["b2"]
+        boffs = np.arange(-r, r)[None, :]
+        for s0 in range(0, len(pos), step):
+            p = pos[s0:s0 + step] - r
+            h = self._tables[0][buf[p]]
+            for k in range(1, self.window):
+                h += self._tables[k][buf[p + k]]
+            h += b1
+            if bbuf is not None:
+                bw = bbuf[p[:, None] + r + boffs]  # bigrams starting at i-r .. i+r-1
+                h += be[bw].reshape(len(p), -1) @ wb
+            np.maximum(h, 0, out=h)
+            z = h @ w2t + b2
+            z -= z.max(1, keepdims=True)
+            z -= np.log(np.exp(z).sum(1, keepdims=True))
+            out[s0:s0 + step] = z
+        return out
 
     def tag_log_probs(self, text: str) -> np.ndarray:
         """Model log-probabilities [len(text), 4] (TAGS order) for one whitespace-free string."""
         check_type(text, "text", str)
         if not text:
             return np.zeros((0, 4), np.float32)
-        return self._log_probs([self.char_ids(text)], [text])
+        return self._log_probs([self.char_ids(text)])
 
     def _decode(self, pieces: list[str], lp: np.ndarray, lens: np.ndarray) -> list[np.ndarray]:
         offs = np.r_[0, np.cumsum(lens)]
@@ -365,7 +383,7 @@ class Segmenter:
         if not pieces:
             return []
         ids = [self.char_ids(p) for p in pieces]
-        lp = self._log_probs(ids, pieces)
+        lp = self._log_probs(ids)
         lens = np.array([len(p) for p in pieces])
         if self.user_dict:
             offs = np.r_[0, np.cumsum(lens)]
