@@ -92,3 +92,40 @@ def test_viterbi_edge_cases_and_bad_input():
     assert TAGS[viterbi(np.log(np.array([[0.01, 0.97, 0.01, 0.01]])), ALLOWED, START, END)[0]] == "s"
     with pytest.raises(ValueError, match="no state path"):
         viterbi(np.zeros((1, 4)), ALLOWED, start=[2], end=END)  # a lone "m" cannot end
+
+
+def test_viterbi_batch_matches_viterbi_rowwise():
+    from kexue.tagging import viterbi_batch
+
+    rng = np.random.default_rng(0)
+    lengths = np.array([0, 1, 2, 5, 9, 9, 3])
+    lp = rng.normal(size=(len(lengths), 9, 4))
+    lp[np.arange(9)[None, :] >= lengths[:, None]] = 123.0  # padding must be ignored
+    trans = rng.normal(size=(4, 4))
+    for kw in ({}, {"transitions": trans}):
+        paths = viterbi_batch(lp, lengths, ALLOWED, START, END, **kw)
+        assert paths.shape == lp.shape[:2]
+        for b, n in enumerate(lengths):
+            ref = viterbi(lp[b, :n], ALLOWED, START, END, **kw)
+            assert paths[b, :n].tolist() == ref.tolist()
+            assert (paths[b, n:] == -1).all()
+
+
+def test_viterbi_batch_bad_input():
+    from kexue.tagging import viterbi_batch
+
+    lp = np.zeros((2, 3, 4))
+    with pytest.raises(ValueError, match="log_probs"):
+        viterbi_batch(np.zeros((3, 4)), np.array([1, 2]))
+    with pytest.raises(TypeError, match="lengths"):
+        viterbi_batch(lp, np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="lengths"):
+        viterbi_batch(lp, np.array([1, 4]))
+    with pytest.raises(ValueError, match="transitions"):
+        viterbi_batch(lp, np.array([1, 2]), transitions=np.zeros((3, 3)))
+    with pytest.raises(TypeError, match="allowed"):
+        viterbi_batch(lp, np.array([1, 2]), allowed=np.ones((4, 4)))
+    with pytest.raises(ValueError, match="start"):
+        viterbi_batch(lp, np.array([1, 2]), start=(7,))
+    with pytest.raises(ValueError, match="no state path"):
+        viterbi_batch(lp, np.array([1, 2]), allowed=np.zeros((4, 4), bool))

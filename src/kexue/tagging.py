@@ -16,7 +16,7 @@ import numpy as np
 
 from ._checks import check_array, check_int, check_type
 
-__all__ = ["TAGS", "ALLOWED", "START", "END", "words_to_tags", "tags_to_words", "viterbi"]
+__all__ = ["TAGS", "ALLOWED", "START", "END", "words_to_tags", "tags_to_words", "viterbi", "viterbi_batch"]
 
 #: The BMES tag set in index order.
 TAGS = ("s", "b", "m", "e")
@@ -143,3 +143,82 @@ def viterbi(
     for t in range(T - 1, 0, -1):
         path[t - 1] = back[t, path[t]]
     return path
+
+
+def viterbi_batch(
+    log_probs: np.ndarray,
+    lengths: np.ndarray,
+    allowed: np.ndarray | None = None,
+    start: Sequence[int] | None = None,
+    end: Sequence[int] | None = None,
+    transitions: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`viterbi` for a padded batch of sequences, vectorised over the batch.
+
+    Shapes: ``log_probs`` [B, T, S] float (positions ``t >= lengths[b]`` are ignored);
+    ``lengths`` [B] int in ``[0, T]``; ``allowed`` [S, S] bool; ``transitions`` [S, S] float (one
+    matrix for every position). Returns int64 paths [B, T], padded with -1 after each sequence's
+    end. Each row equals ``viterbi(log_probs[b, :lengths[b]], ...)`` (ties may resolve alike).
+    Raises ``ValueError`` for bad shapes or lengths, out-of-range start/end states, or if some
+    sequence has no path satisfying the constraints.
+    """
+    check_array(log_probs, "log_probs", kind="float", ndim=3)
+    B, T, S = log_probs.shape
+    if S == 0:
+        raise ValueError("log_probs must have at least one state (shape [B, T, S] with S >= 1)")
+    check_array(lengths, "lengths", kind="int", shape=(B,))
+    if B and (lengths.min() < 0 or lengths.max() > T):
+        raise ValueError(f"lengths must lie in [0, {T}], got range [{lengths.min()}, {lengths.max()}]")
+    trans = np.zeros((S, S))
+    if transitions is not None:
+        check_array(transitions, "transitions", kind="float", shape=(S, S))
+        trans = transitions.astype(np.float64)
+    if allowed is not None:
+        check_array(allowed, "allowed", shape=(S, S))
+        if allowed.dtype != np.bool_:
+            raise TypeError(f"allowed must be a bool array, got {allowed.dtype}")
+        trans = np.where(allowed, trans, -np.inf)
+    masks = {}
+    for name, states in (("start", start), ("end", end)):
+        mask = np.zeros(S, dtype=bool)
+        if states is None:
+            mask[:] = True
+        else:
+            for s in states:
+                check_int(s, f"{name} state", low=0, high=S - 1)
+                mask[s] = True
+        masks[name] = mask
+    paths = np.full((B, T), -1, dtype=np.int64)
+    if B == 0 or T == 0:
+        return paths
+    lengths = lengths.astype(np.int64)
+    dtype = np.float64 if log_probs.dtype == np.float64 else np.float32
+    trans = trans.astype(dtype)
+    score = np.where(masks["start"], log_probs[:, 0].astype(dtype), -np.inf)  # [B, S]
+    final = np.full((B, S), -np.inf, dtype=dtype)
+    done = lengths == 1
+    final[done] = score[done]
+    back = np.zeros((T, B, S), dtype=np.int8 if S <= 127 else np.int64)
+    for t in range(1, T):
+        cand = score[:, :, None] + trans  # [B, from, to]
+        arg = np.argmax(cand, axis=1)  # [B, to]
+        back[t] = arg
+        score = np.take_along_axis(cand, arg[:, None, :], axis=1)[:, 0, :] + log_probs[:, t]
+        ends = lengths == t + 1
+        if ends.any():
+            final[ends] = score[ends]
+    final = np.where(masks["end"], final, -np.inf)
+    last = np.argmax(final, axis=1)
+    live = lengths > 0
+    if not np.isfinite(final[np.arange(B), last][live]).all():
+        raise ValueError("no state path satisfies the constraints (allowed/start/end) with finite score")
+    state = last.copy()
+    rows = np.arange(B)
+    for t in range(T - 1, -1, -1):
+        on = lengths > t  # sequences that reach position t
+        at_end = lengths == t + 1
+        state = np.where(at_end, last, state)
+        paths[on, t] = state[on]
+        if t > 0:
+            state = np.where(on, back[t, rows, state].astype(np.int64), state)
+    return paths
