@@ -296,3 +296,9 @@ def test_nearest_pair(sample_pairs):
         C.nearest_pair("天" * 9, sample_pairs)
     with pytest.raises(TypeError, match="line"):
         C.nearest_pair(5, sample_pairs)
+    many = C.nearest_pairs([b for _, b in sample_pairs[:5]] + ["天地人和乐"], sample_pairs)
+    assert [d for _, d in many[:5]] == [0] * 5
+    brute = min(sum(x != y for x, y in zip("天地人和乐", b)) for _, b in sample_pairs if len(b) == 5)
+    assert many[5][1] == brute
+    with pytest.raises(TypeError, match="lines"):
+        C.nearest_pairs("天地", sample_pairs)

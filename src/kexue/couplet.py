@@ -48,7 +48,7 @@ __all__ = [
     "MAX_LEN", "BLOCKS", "Vocab", "GatedBlock", "ResidualBlock", "GLUBlock", "CoupletTagger",
     "AttentionSeq2Seq", "PositionUnigram", "Bigram", "CoupletRobot", "train", "load_pretrained",
     "respond", "respond_batch", "evaluate", "repetition_pattern", "tone_class", "char_bleu",
-    "nearest_pair", "receptive_field", "count_parameters", "WEIGHTS",
+    "nearest_pair", "nearest_pairs", "receptive_field", "count_parameters", "WEIGHTS",
 ]
 
 #: Longest accepted upper line (characters, punctuation included).
@@ -884,21 +884,39 @@ def evaluate(pairs, respond_fn: Callable[[list[str]], list[str]]) -> dict[str, f
             "level_ending": div(*lvl["h"]), "reference_level_ending": div(*lvl["r"])}
 
 
-def nearest_pair(line: str, pairs) -> tuple[tuple[str, str], int]:
-    """The pair whose *lower* line is closest to ``line`` in Hamming distance (equal lengths only).
+def nearest_pairs(lines: Sequence[str], pairs) -> list[tuple[tuple[str, str], int]]:
+    """For each line, the pair whose *lower* line is closest in Hamming distance (equal lengths only).
 
-    Returns ``(pair, distance)``; a distance of 0 means the answer occurs verbatim as a training
-    lower line (memorised or coincident). Raises ``ValueError`` if no lower line has ``len(line)``.
+    Returns ``[(pair, distance), ...]``; a distance of 0 means the line occurs verbatim as a lower line
+    of ``pairs`` (memorised or coincident); ties go to the first pair. Raises ``ValueError`` if no lower
+    line has the length of a given line, ``TypeError`` for non-str lines.
     """
-    check_type(line, "line", str)
+    if isinstance(lines, str) or not isinstance(lines, Sequence):
+        raise TypeError(f"lines must be a sequence of str, got {type(lines).__name__}")
+    for i, line in enumerate(lines):
+        check_type(line, f"lines[{i}]", str)
     pairs = _check_pairs(pairs)
-    cand = [p for p in pairs if len(p[1]) == len(line)]
-    if not cand:
-        raise ValueError(f"pairs must contain a lower line of length {len(line)}")
-    L = np.array([[ord(c) for c in b] for _, b in cand], dtype=np.int64)
-    d = (L != np.array([ord(c) for c in line])).sum(1)
-    i = int(np.argmin(d))
-    return cand[i], int(d[i])
+    tables: dict[int, tuple[list, np.ndarray]] = {}
+    out = []
+    for line in lines:
+        T = len(line)
+        if T not in tables:
+            cand = [p for p in pairs if len(p[1]) == T]
+            if not cand:
+                raise ValueError(f"pairs must contain a lower line of length {T}")
+            codes = np.frombuffer("".join(b for _, b in cand).encode("utf-32-le"), dtype=np.uint32)
+            tables[T] = (cand, codes.reshape(len(cand), T))
+        cand, L = tables[T]
+        d = (L != np.frombuffer(line.encode("utf-32-le"), dtype=np.uint32)).sum(1)
+        i = int(np.argmin(d))
+        out.append((cand[i], int(d[i])))
+    return out
+
+
+def nearest_pair(line: str, pairs) -> tuple[tuple[str, str], int]:
+    """:func:`nearest_pairs` for one line: ``(pair, distance)``."""
+    check_type(line, "line", str)
+    return nearest_pairs([line], pairs)[0]
 
 
 # ------------------------------------------------------------------------------------------ command line
@@ -907,9 +925,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m kexue.couplet")
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train and write src/kexue/weights/couplet_*.pt")
-    t.add_argument("--steps", type=int, default=8000)
+    t.add_argument("--steps", type=int, default=4000)
     t.add_argument("--batch-size", type=int, default=128)
-    t.add_argument("--max-seconds", type=float, default=1200.0)
+    t.add_argument("--max-seconds", type=float, default=720.0)
     t.add_argument("--eval-every", type=int, default=250)
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--lr", type=float, default=2e-3)
