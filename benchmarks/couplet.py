@@ -42,6 +42,11 @@ def lines_per_second(fn, lines, repeats: int = 3) -> list[float]:
     return out
 
 
+def ratio(a: float, b: float) -> float | None:
+    """a / b, or None (JSON null) when the peer scored 0."""
+    return a / b if b else None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -182,8 +187,8 @@ def main() -> None:
         for peer in ("position-wise unigram", f"seq2seq + attention ({steps} steps)",
                      f"BiLSTM, 6 layers ({steps} steps)"):
             base = g if peer == "position-wise unigram" else s6
-            run.ratios[f"tagger/{peer} char_acc"] = base["char_acc"] / run.results[peer]["char_acc"]
-            run.ratios[f"tagger/{peer} bleu2"] = base["bleu2"] / run.results[peer]["bleu2"]
+            run.ratios[f"tagger/{peer} char_acc"] = ratio(base["char_acc"], run.results[peer]["char_acc"])
+            run.ratios[f"tagger/{peer} bleu2"] = ratio(base["bleu2"], run.results[peer]["bleu2"])
         run.ratios["viterbi/greedy char_acc"] = (run.results["tagger (shipped), viterbi"]["char_acc"] / g["char_acc"])
         run.ratios["tagger/seq2seq speed"] = speed["tagger (shipped), greedy"] / speed["seq2seq + attention"]
         run.ratios["tagger/BiLSTM speed"] = speed["tagger (shipped), greedy"] / speed["BiLSTM, 6 layers"]
