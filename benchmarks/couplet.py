@@ -73,6 +73,7 @@ def main() -> None:
                       "compare ratios within this run"}
 
     with Run("couplet", config=config) as run:
+        config = run.config  # Run keeps its own copy: record later settings there
         vocab = C.Vocab.from_pairs(train_pairs)  # the shipped tagger's vocabulary (same rule, same data)
         config["vocab"] = len(vocab)
 
