@@ -363,3 +363,31 @@ def test_save_and_load_roundtrip(tmp_path):
         assert back.kind == res.kind and back.config == res.config and back.history == res.history
     with pytest.raises(TypeError, match="result"):
         save_result("model", tmp_path / "x.pt")
+
+
+def test_progress_bars_are_plain_text_tqdm(monkeypatch):
+    """Regression: the bars came from tqdm.auto, which renders ipywidgets in a notebook (the built site
+    then loads CDN scripts). Every bar must be a plain text tqdm."""
+    import tqdm
+    import tqdm.auto
+
+    seen = []
+    real = tqdm.trange
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("desc"))
+        return real(*args, **kwargs)
+
+    def widget(*args, **kwargs):
+        raise AssertionError("tqdm.auto used")
+
+    monkeypatch.setattr(tqdm, "trange", spy)
+    monkeypatch.setattr(tqdm.auto, "trange", widget)
+    data = toy_data("ring8", 64, torch.Generator().manual_seed(0))
+    kw = dict(steps=2, batch_size=8, hidden=4, depth=1, progress=False)
+    train_gan(data, **kw)
+    train_meg(data, **kw)
+    x0 = torch.zeros(3, 1)
+    langevin(gauss, x0, 2, 0.1)
+    mala(gauss, x0, 2, 0.1)
+    assert seen == ["GAN", "MEG", "ULA", "MALA"]

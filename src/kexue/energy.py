@@ -176,7 +176,7 @@ def langevin(energy: Energy, x0: Tensor, steps: int, step_size: float, *,
     non-callable energy, ``x0`` not a finite float matrix, ``steps < 0`` or ``step_size <= 0``.
     """
     _check_sampler_args(energy, x0, steps, step_size, generator)
-    from tqdm.auto import trange
+    from tqdm import trange  # text bars: notebook widgets would make the site load CDN scripts
 
     x = x0.detach().clone()
     sd = math.sqrt(step_size)
@@ -237,7 +237,7 @@ def mala(energy: Energy, x0: Tensor, steps: int, step_size: float, *, kernel: st
     """
     _check_sampler_args(energy, x0, steps, step_size, generator)
     check_choice(kernel, "kernel", _KERNELS)
-    from tqdm.auto import trange
+    from tqdm import trange  # text bars: notebook widgets would make the site load CDN scripts
 
     x = x0.detach().clone()
     sd = math.sqrt(step_size)
@@ -370,7 +370,7 @@ def train_gan(data: Tensor, *, steps: int = 2000, batch_size: int = 256, hidden:
     ``history``: ``"d_loss"``, ``"g_loss"``. Raises TypeError/ValueError naming a bad argument.
     """
     _check_train_args(data, steps, batch_size, hidden, depth, z_dim, n_critic, lr, seed)
-    from tqdm.auto import trange
+    from tqdm import trange  # text bars: notebook widgets would make the site load CDN scripts
 
     data = data.detach().float()
     gen, disc, _, rng = _setup(data, hidden, depth, z_dim, seed, False)
@@ -422,7 +422,7 @@ def train_meg(data: Tensor, *, steps: int = 2000, batch_size: int = 256, hidden:
     _check_train_args(data, steps, batch_size, hidden, depth, z_dim, n_critic, lr, seed)
     check_number(gp_weight, "gp_weight", low=0.0)
     check_number(mi_weight, "mi_weight", low=0.0)
-    from tqdm.auto import trange
+    from tqdm import trange  # text bars: notebook widgets would make the site load CDN scripts
 
     data = data.detach().float()
     gen, energy, stats, rng = _setup(data, hidden, depth, z_dim, seed, True)
