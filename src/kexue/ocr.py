@@ -237,11 +237,11 @@ def render_page(lines: Sequence[str], font_paths: Sequence | None = None, size: 
         tx1, ty1 = min(W - margin, tx0 + int(size * 7)), ty0 + table_h
         for k in range(4):
             yy = ty0 + k * (ty1 - ty0) // 3
-            draw.line([(tx0, yy), (tx1, yy)], fill=tuple(int(v) for v in ink), width=2)
+            draw.line([(tx0, yy), (tx1, yy)], fill=tuple(int(v) for v in ink), width=1)
         for k in range(5):
             xx = tx0 + k * (tx1 - tx0) // 4
-            draw.line([(xx, ty0), (xx, ty1)], fill=tuple(int(v) for v in ink), width=2)
-        dboxes.append((tx0, ty0, tx1 + 2, ty1 + 2))
+            draw.line([(xx, ty0), (xx, ty1)], fill=tuple(int(v) for v in ink), width=1)
+        dboxes.append((tx0, ty0, tx1 + 1, ty1 + 1))
         bx0 = margin + text_w + margin // 2
         by0 = margin
         colour = tuple(int(v) for v in rng.integers(0, 256, 3))
@@ -319,22 +319,23 @@ def preprocess(grey: np.ndarray, zoom: int = 2, gamma: float = 2.0) -> np.ndarra
     check_int(zoom, "zoom", low=1, high=8)
     check_number(gamma, "gamma", low=0.0, low_inclusive=False)
     x = grey.astype(np.float64)
-    if zoom > 1:
-        x = ndimage.zoom(x, zoom, order=3)
-    x = np.clip(x, 0, 255) ** gamma
+    if zoom > 1:  # the spline overshoots: clip to the input's range (a constant image stays constant)
+        x = np.clip(ndimage.zoom(x, zoom, order=3), float(grey.min()), float(grey.max()))
+    x = x ** gamma
     lo, hi = x.min(), x.max()
-    if hi == lo:
+    if hi - lo < 1e-6 * max(hi, 1.0):
         return np.full(x.shape, int(grey.flat[0]), np.uint8)
     return np.rint((x - lo) / (hi - lo) * 255).astype(np.uint8)
 
 
-def kde_levels(grey: np.ndarray, bw: float = 0.2, prominence: float = 0.01):
+def kde_levels(grey: np.ndarray, bw: float = 0.2, prominence: float = 0.1):
     """Grey-level clustering by the modes of a Gaussian KDE (the article's adaptive multi-level threshold).
 
     The KDE of the pixel values with bandwidth ``bw``·σ (SciPy's ``bw_method=bw`` semantics: the factor
     *replaces* Scott's) is computed exactly from the 256-bin histogram and evaluated at 0..255. Maxima and
     minima come from sign changes of its difference; a minimum whose depth below the lower neighbouring
-    maximum is under ``prominence`` × the highest density is dropped (merging the two modes).
+    maximum is under ``prominence`` × that maximum is dropped (merging the two modes), so that the
+    ripples of a gradient's plateau do not each become a layer while a small text mode survives.
 
     Returns ``(density [256], maxima int64 [K], bounds int64 [K+1])``: layer k holds the grey values
     ``bounds[k] <= v < bounds[k+1]`` (bounds[0] = 0, bounds[-1] = 256) and has its mode at ``maxima[k]``.
@@ -370,14 +371,14 @@ def kde_levels(grey: np.ndarray, bw: float = 0.2, prominence: float = 0.01):
         maxima = [int(np.argmax(density))]
     # interleave: a minimum between each pair of maxima (argmin of the density between them)
     maxima = sorted(set(int(m) for m in maxima))
-    tol = prominence * density.max()
     changed = True
     while changed and len(maxima) > 1:
         changed = False
         mins = [a + int(np.argmin(density[a:b + 1])) for a, b in zip(maxima[:-1], maxima[1:])]
-        depth = [min(density[a], density[b]) - density[m] for a, b, m in zip(maxima[:-1], maxima[1:], mins)]
+        depth = [(min(density[a], density[b]) - density[m]) / max(min(density[a], density[b]), 1e-300)
+                 for a, b, m in zip(maxima[:-1], maxima[1:], mins)]
         j = int(np.argmin(depth))
-        if depth[j] < tol:
+        if depth[j] < prominence:
             drop = j if density[maxima[j]] < density[maxima[j + 1]] else j + 1
             maxima.pop(drop)
             changed = True
@@ -421,7 +422,7 @@ def erosion_resistance(mask: np.ndarray, connectivity: int = 8, erosion: int = 8
     return labels, kept / size
 
 
-def density_rules(area, box_h, box_w, image_area: int, threshold: float = 16.0, floor: float = 64.0):
+def density_rules(area, box_h, box_w, image_area: int, threshold: float = 16.0, floor: float = 160.0):
     """Rules (8) and (9) for components of ``area`` pixels in boxes ``box_h`` × ``box_w``: returns bool arrays
     ``(low, high)`` — low-density (tables, frames) and high-density (solid blocks).
 
@@ -448,10 +449,11 @@ def _density_ok(area, box_h, box_w, image_area, threshold=16.0):
 
 def text_mask(grey: np.ndarray, rho: tuple[float, float] = (0.1, 0.9), bw: float = 0.2,
               density: float = 16.0, isolation: bool = True, erosion: int = 8, zoom: int = 2,
-              gamma: float = 2.0) -> np.ndarray:
+              gamma: float = 2.0, denoise: bool = False) -> np.ndarray:
     """Stages 1–4: :func:`preprocess` (×``zoom``, power ``gamma``) → layers → components with ρ in ``rho`` →
     pooled across layers → density/isolation filters → back to the input resolution (a pixel is ink if
-    any of its ``zoom``×``zoom`` sub-pixels is).
+    any of its ``zoom``×``zoom`` sub-pixels is). ``denoise`` adds a 3×3 median filter after the zoom
+    (our addition against salt noise; off by default, :func:`recognize` switches it on).
 
     The density rules are applied to each layer's components *before* pooling as well as after it
     (a background band of a gradient, with the text as holes, would otherwise swallow the text when the
@@ -465,6 +467,8 @@ def text_mask(grey: np.ndarray, rho: tuple[float, float] = (0.1, 0.9), bw: float
     grey0 = to_grey(grey)
     check_int(zoom, "zoom", low=1, high=4)
     grey = preprocess(grey0, zoom=zoom, gamma=gamma) if (zoom > 1 or gamma != 1) else grey0
+    if denoise:
+        grey = ndimage.median_filter(grey, size=3)
     out = _text_mask(grey, rho, bw, density, isolation, erosion)
     if zoom > 1:
         H0, W0 = grey0.shape
@@ -911,12 +915,13 @@ def make_dataset(chars: str, fonts: Sequence[str], copies: int = 3, sizes: Seque
 
 def train_classifier(x: np.ndarray, y: np.ndarray, charset: str, epochs: int = 6, batch: int = 256,
                      lr: float = 3e-3, noise: float = 0.15, seed: int = 0, val: tuple | None = None,
-                     threads: int | None = None, progress: bool = True) -> CharClassifier:
+                     threads: int | None = None, progress: bool = True, on_epoch=None) -> CharClassifier:
     """Train a :class:`CharClassifier` on cells ``x`` uint8 [N, 32, 32] (255 = ink), labels ``y`` int64 [N].
 
     AdamW with a one-cycle schedule and label smoothing 0.1; each sample gets salt noise of probability
     U(0, ``noise``) with chance 0.6 (fresh every epoch). ``val = (x_val, y_val)`` is scored after every
     epoch; the history (loss, train and val accuracy per epoch) is kept in ``model.history``.
+    ``on_epoch(model)``, if given, is called after every epoch (e.g. to save a checkpoint).
     """
     import torch
     import torch.nn.functional as F
@@ -962,6 +967,9 @@ def train_classifier(x: np.ndarray, y: np.ndarray, charset: str, epochs: int = 6
         if val is not None:
             pred = model.logits(val[0]).argmax(1).numpy()
             hist["val_acc"].append(round(float((pred == np.asarray(val[1])).mean()), 4))
+        model.history = hist
+        if on_epoch is not None:
+            on_epoch(model)
     model.history = hist
     net.eval()
     return model
@@ -1044,7 +1052,7 @@ def pd1998_lm(alpha: float = 1.0) -> BigramLM:
     test lines come from the test split); counted once and cached as JSON under the data cache."""
     import json
 
-    from .data import _processed, load_pd1998
+    from .data import _processed, _write_atomic, load_pd1998
 
     cs = default_charset()
     key = hashlib.sha256(cs.encode()).hexdigest()[:10]
@@ -1054,8 +1062,7 @@ def pd1998_lm(alpha: float = 1.0) -> BigramLM:
     else:
         lm = BigramLM.from_texts(("".join(w for w, _ in s) for s in load_pd1998("train")), charset=cs)
         d = {"unigram": lm.unigram, "bigram": lm.bigram}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(d, ensure_ascii=False), encoding="utf-8")
+        _write_atomic(path, json.dumps(d, ensure_ascii=False))
     return BigramLM(d["unigram"], d["bigram"], alpha=alpha, vocab_size=len(cs))
 
 
@@ -1087,10 +1094,15 @@ def correct(candidates: Sequence[Sequence[str]], probs, lm: BigramLM, weight: fl
 
 
 # ------------------------------------------------------------------------------------------ the pipeline
-def _segment_line(ink: np.ndarray, mask: np.ndarray, line, model: CharClassifier, k: int):
+def _segment_line(ink: np.ndarray, mask: np.ndarray, line, model: CharClassifier, k: int,
+                  max_width: float = 1.15, bonus: float = 0.0):
     """Over-segmentation + DP: projection pieces (wide ones split uniformly) grouped so that each group is
-    at most 1.3·H wide, choosing the grouping that maximises Σ log p_top(group)."""
+    at most ``max_width``·H wide, choosing the grouping that maximises Σ (log p_top(group) + ``bonus``).
+    H is the line's frame: the rows holding at least 5% of the busiest row's ink."""
     x0, y0, x1, y1 = (int(v) for v in line)
+    rows = mask[y0:y1, x0:x1].sum(1)
+    core = np.where(rows >= 0.05 * rows.max())[0]  # the line's frame without stray specks above/below
+    y0, y1 = y0 + int(core[0]), y0 + int(core[-1]) + 1
     H = y1 - y0
     sub = mask[y0:y1, x0:x1]
     pieces = []
@@ -1104,7 +1116,7 @@ def _segment_line(ink: np.ndarray, mask: np.ndarray, line, model: CharClassifier
     groups, cells, gboxes = [], [], []
     for i in range(P):
         for j in range(i, P):
-            if j > i and pieces[j][1] - pieces[i][0] > 1.3 * H:
+            if j > i and pieces[j][1] - pieces[i][0] > max_width * H:
                 break
             a, b = pieces[i][0], pieces[j][1]
             s = sub[:, a:b]
@@ -1120,7 +1132,7 @@ def _segment_line(ink: np.ndarray, mask: np.ndarray, line, model: CharClassifier
     order = sorted(range(len(groups)), key=lambda g: groups[g][0])
     for g in order:
         i, j = groups[g]
-        sc = best[i] + math.log(max(probs[g, 0], 1e-12))
+        sc = best[i] + math.log(max(probs[g, 0], 1e-12)) + bonus
         if sc > best[j + 1]:
             best[j + 1], back[j + 1] = sc, g
     sel = []
@@ -1158,8 +1170,9 @@ def recognize(image, correct: bool = True, model: CharClassifier | None = None, 
     """The whole pipeline: image → text, lines joined by "\\n" (spaces are not produced).
 
     ``image``: PIL image or uint8 array [H, W] / [H, W, 3]. Stages: :func:`text_mask` → :func:`detect_lines`
-    → per line an over-segmentation by column projection, grouped by dynamic programming on the
-    classifier's confidence (groups ≤ 1.3·H wide) → top-``k`` candidates → with ``correct`` the bigram
+    (with the median filter, then components under 5% of the median component area dropped) → per
+    line an over-segmentation by column projection, grouped by dynamic programming on the
+    classifier's confidence (groups ≤ 1.15·H wide) → top-``k`` candidates → with ``correct`` the bigram
     Viterbi of :func:`correct` (``lm`` default: PD1998 counts), else the top-1 characters.
     ``model`` defaults to :func:`load_pretrained`. An image without detectable text gives "".
     Raises ``TypeError`` for a non-image / non-uint8 array and ``ValueError`` for an empty image.
@@ -1171,7 +1184,11 @@ def recognize(image, correct: bool = True, model: CharClassifier | None = None, 
         check_type(model, "model", CharClassifier)
     if lm is not None:
         check_type(lm, "lm", BigramLM)
-    mask = text_mask(grey)
+    mask = text_mask(grey, denoise=True)
+    lab, n = ndimage.label(mask, structure=_EIGHT)
+    if n:  # drop specks far smaller than the typical component (salt noise that survived)
+        area = np.bincount(lab.ravel())[1:]
+        mask = np.concatenate([[False], area >= max(4, 0.05 * np.median(area))])[lab]
     lines = detect_lines(mask)
     out_lines, info = [], {"lines": lines, "chars": [], "candidates": []}
     if len(lines) == 0:
@@ -1223,6 +1240,7 @@ def _train_main(argv: list[str]) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--limit", type=int, default=0, help="only the first N classes (smoke test)")
     ap.add_argument("--out", default=str(WEIGHTS))
+    ap.add_argument("--cache", default="", help="npz file to keep the rendered cells in (reused if present)")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     cs = default_charset()
@@ -1231,16 +1249,26 @@ def _train_main(argv: list[str]) -> None:
     fp = font_paths()
     train_fonts = [str(fp[n]) for n in TRAIN_FONTS if n in fp]
     t0 = time.perf_counter()
-    x, y = make_dataset(cs, train_fonts, copies=a.copies, seed=0)
-    vx = np.concatenate([render_char_cells(cs, fp[n], sizes=(40,)) for n in TEST_FONTS if n in fp])
-    vy = np.tile(np.arange(len(cs)), len([n for n in TEST_FONTS if n in fp]))
+    cache = Path(a.cache) if a.cache else None
+    if cache is not None and cache.is_file():
+        z = np.load(cache)
+        x, y, vx, vy = z["x"], z["y"], z["vx"], z["vy"]
+    else:
+        x, y = make_dataset(cs, train_fonts, copies=a.copies, seed=0)
+        vx = np.concatenate([render_char_cells(cs, fp[n], sizes=(40,)) for n in TEST_FONTS if n in fp])
+        vy = np.tile(np.arange(len(cs)), len([n for n in TEST_FONTS if n in fp]))
+        if cache is not None:
+            np.savez(cache, x=x, y=y, vx=vx, vy=vy)
     t1 = time.perf_counter()
-    model = train_classifier(x, y, cs, epochs=a.epochs, val=(vx, vy), threads=a.threads)
-    model.history.update({"render_s": round(t1 - t0, 1), "train_s": round(time.perf_counter() - t1, 1),
-                          "n_train": int(len(x)), "train_fonts": [n for n in TRAIN_FONTS if n in fp],
-                          "test_fonts": [n for n in TEST_FONTS if n in fp], "epochs": a.epochs})
+    meta = {"render_s": round(t1 - t0, 1), "n_train": int(len(x)), "train_fonts": [n for n in TRAIN_FONTS if n in fp],
+            "test_fonts": [n for n in TEST_FONTS if n in fp], "epochs": a.epochs}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state(), a.out)
+
+    def save(model):
+        model.history.update(meta, train_s=round(time.perf_counter() - t1, 1))
+        torch.save(model.state(), a.out)
+
+    train_classifier(x, y, cs, epochs=a.epochs, val=(vx, vy), threads=a.threads, on_epoch=save)
 
 
 def main(argv: list[str] | None = None) -> None:
