@@ -4,7 +4,7 @@ RapidOCR, speed, the correction gain and the stage scores on synthetic posters.
 Run from the repository root (peers: ``pip install -r requirements-bench.txt``; tesseract-ocr and
 tesseract-ocr-chi-sim from apt.txt):
 
-    python -m benchmarks.ocr            # about 10 minutes on 2 CPU cores
+    python -m benchmarks.ocr            # about 14 minutes on the shared 2-core machine
     python -m benchmarks.ocr --quick    # smoke run
 
 Writes ``benchmarks/results/ocr.json``. Every system sees the same pixels in the same run; lines are
