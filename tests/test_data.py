@@ -105,6 +105,17 @@ def test_cjk_fonts_are_existing_files():
     assert len(set(fonts.values())) == len(fonts)
 
 
+def test_every_installed_font_package_is_found():
+    """A package that is installed must yield its font (a wrong path in FONT_FILES silently drops it)."""
+    import subprocess
+
+    fonts = data.cjk_fonts()
+    for name, (package, _) in data.FONT_FILES.items():
+        status = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
+        if "install ok installed" in status.stdout:
+            assert name in fonts, f"{package} is installed but cjk_fonts() does not find {name}"
+
+
 # ------------------------------------------------------------------ cache: checksums, atomicity, offline
 def test_bad_name_and_cache_dir(cache):
     assert data.cache_dir() == cache and cache.is_dir()

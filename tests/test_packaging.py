@@ -114,3 +114,11 @@ def test_notebooks_store_no_widget_state():
         for cell in nb["cells"]:
             for out in cell.get("outputs", []):
                 assert "application/vnd.jupyter.widget-view+json" not in out.get("data", {}), nb_path.name
+
+
+def test_book_build_uses_stored_outputs():
+    """Jupyter Book must not execute: its "auto" mode re-runs any notebook with one output-less code cell
+    (every chapter's bootstrap cell), so `make book` would execute the whole book. Staleness is handled by
+    tools/nbtools.py refresh, and `make test` verifies the outputs with nbval."""
+    cfg = (ROOT / "_config.yml").read_text()
+    assert re.search(r'^\s*execute_notebooks:\s*"?off"?\s*$', cfg, re.M), "execute_notebooks must be off"

@@ -92,7 +92,7 @@ def fresh_screenshots():
 
 
 def test_site_has_pages():
-    assert (HTML / "index.html").is_file(), "build the book first (make build-book-noexec)"
+    assert (HTML / "index.html").is_file(), "build the book first (make build-book)"
     assert len(pages()) >= 5
 
 

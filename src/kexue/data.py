@@ -573,7 +573,7 @@ FONT_FILES = {
     "arphic-ukai": ("fonts-arphic-ukai", "/usr/share/fonts/truetype/arphic/ukai.ttc"),
     "lxgw-wenkai": ("fonts-lxgw-wenkai", "/usr/share/fonts/truetype/lxgw/LXGWWenKai-Regular.ttf"),
     "droid-fallback": ("fonts-droid-fallback", "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
-    "smiley-sans": ("fonts-smiley-sans", "/usr/share/fonts/opentype/smiley-sans/SmileySans-Oblique.otf"),
+    "smiley-sans": ("fonts-smiley-sans", "/usr/share/fonts/truetype/smiley-sans/SmileySans-Oblique.ttf"),
     "hanazono": ("fonts-hanazono", "/usr/share/fonts/truetype/hanazono/HanaMinA.ttf"),
 }
 
