@@ -25,12 +25,13 @@ from benchmarks._common import Run
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="50 steps per method: a smoke run")
+    parser.add_argument("--steps", type=int, default=1800, help="training steps per method (batch 512)")
     args = parser.parse_args(argv)
     from kexue import data
     from kexue.nce import AliasSampler, NGramLM, ngram_data, perplexity, sample_noise, train_lm
 
     torch.set_num_threads(1)
-    steps = 50 if args.quick else 600
+    steps = 50 if args.quick else args.steps
     cfg = dict(vocab=30000, order=3, dim=64, hidden=128, k=64, batch_size=512, steps=steps, lr=2e-3, seed=0,
                noise="unigram counts of the training split (+1)", threads=1)
     with Run("nce", config=cfg) as run:

@@ -302,3 +302,21 @@ def test_nearest_pair(sample_pairs):
     assert many[5][1] == brute
     with pytest.raises(TypeError, match="lines"):
         C.nearest_pairs("天地", sample_pairs)
+
+
+def test_text_box_answers_as_typed_and_shows_errors(shipped):
+    pytest.importorskip("ipywidgets")
+    box = C.text_box(shipped)
+    text, out = box.children
+    text.value = "今天天气不错"
+    answer = out.value.split("下联: ")[1].split(" ·")[0]
+    assert answer == shipped.respond("今天天气不错") and len(answer) == 6
+    text.value = "x" * 40
+    assert "32" in out.value  # the over-long line's ValueError is shown, not raised
+    with pytest.raises(TypeError, match="robot"):
+        C.text_box("not a robot")
+
+
+def test_module_level_respond_reuses_one_loaded_model():
+    assert C._shipped() is C._shipped()
+    assert C.respond("今天天气不错") == C._shipped().respond("今天天气不错")

@@ -48,7 +48,7 @@ __all__ = [
     "MAX_LEN", "BLOCKS", "Vocab", "GatedBlock", "ResidualBlock", "GLUBlock", "CoupletTagger",
     "AttentionSeq2Seq", "PositionUnigram", "Bigram", "CoupletRobot", "train", "load_pretrained",
     "respond", "respond_batch", "evaluate", "repetition_pattern", "tone_class", "char_bleu",
-    "nearest_pair", "nearest_pairs", "receptive_field", "count_parameters", "WEIGHTS",
+    "nearest_pair", "nearest_pairs", "receptive_field", "count_parameters", "text_box", "WEIGHTS",
 ]
 
 #: Longest accepted upper line (characters, punctuation included).
@@ -783,12 +783,43 @@ def respond(first_line: str, *, top_k: int = 1, temperature: float = 0.0, seed: 
     nothing to answer, or for out-of-range ``top_k``/``temperature``.
     """
     _check_line(first_line, "first_line")
-    return load_pretrained().respond(first_line, top_k=top_k, temperature=temperature, seed=seed)
+    return _shipped().respond(first_line, top_k=top_k, temperature=temperature, seed=seed)
 
 
 def respond_batch(lines: Sequence[str], **kwargs) -> list[str]:
     """Batched :func:`respond` with the shipped tagger (keywords of :meth:`CoupletRobot.respond_batch`)."""
-    return load_pretrained().respond_batch(lines, **kwargs)
+    return _shipped().respond_batch(lines, **kwargs)
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> CoupletRobot:
+    """The shipped robot, loaded once per process for :func:`respond` and :func:`respond_batch`."""
+    return load_pretrained()
+
+
+def text_box(robot: CoupletRobot | None = None):
+    """An ipywidgets text box that answers each upper line as it is typed (greedy and Viterbi answers).
+
+    Needs a running Jupyter kernel; ``robot`` defaults to the shipped model. Invalid lines show the
+    ``ValueError`` message instead of an answer. Returns the widget (display it as a cell's last value).
+    """
+    import ipywidgets as widgets
+
+    if robot is not None:
+        check_type(robot, "robot", CoupletRobot)
+    robot = robot or _shipped()
+    box = widgets.Text(placeholder="上联, e.g. 晚风摇树树还挺", description="上联")
+    out = widgets.HTML()
+
+    def answer(change):
+        try:
+            out.value = (f"下联: {robot.respond(change['new'])} · "
+                         f"Viterbi: {robot.respond(change['new'], method='viterbi')}")
+        except ValueError as err:
+            out.value = str(err)
+
+    box.observe(answer, names="value")
+    return widgets.VBox([box, out])
 
 
 # ------------------------------------------------------------------------------------------ evaluation
