@@ -75,6 +75,29 @@ def tags_to_words(text: str, tags: Sequence[str]) -> list[str]:
     return words
 
 
+def _check_allowed(allowed: np.ndarray | None, S: int) -> None:
+    """``allowed`` is None or a bool array [S, S]."""
+    if allowed is not None:
+        check_array(allowed, "allowed", shape=(S, S))
+        if allowed.dtype != np.bool_:
+            raise TypeError(f"allowed must be a bool array, got {allowed.dtype}")
+
+
+def _state_masks(S: int, start: Sequence[int] | None, end: Sequence[int] | None) -> dict[str, np.ndarray]:
+    """Bool masks [S] of the permitted first (``"start"``) and last (``"end"``) states (None: all)."""
+    masks = {}
+    for name, states in (("start", start), ("end", end)):
+        mask = np.zeros(S, dtype=bool)
+        if states is None:
+            mask[:] = True
+        else:
+            for s in states:
+                check_int(s, f"{name} state", low=0, high=S - 1)
+                mask[s] = True
+        masks[name] = mask
+    return masks
+
+
 def viterbi(
     log_probs: np.ndarray,
     allowed: np.ndarray | None = None,
@@ -97,25 +120,13 @@ def viterbi(
     T, S = log_probs.shape
     if S == 0:
         raise ValueError("log_probs must have at least one state (shape [T, S] with S >= 1)")
-    if allowed is not None:
-        check_array(allowed, "allowed", shape=(S, S))
-        if allowed.dtype != np.bool_:
-            raise TypeError(f"allowed must be a bool array, got {allowed.dtype}")
+    _check_allowed(allowed, S)
     if transitions is not None:
         check_array(transitions, "transitions", kind="float", ndim=(2, 3))
         if transitions.shape[-2:] != (S, S) or (transitions.ndim == 3 and transitions.shape[0] != max(T - 1, 0)):
             raise ValueError(f"transitions must have shape [{S}, {S}] or [{max(T - 1, 0)}, {S}, {S}], "
                              f"got {transitions.shape}")
-    masks = {}
-    for name, states in (("start", start), ("end", end)):
-        mask = np.zeros(S, dtype=bool)
-        if states is None:
-            mask[:] = True
-        else:
-            for s in states:
-                check_int(s, f"{name} state", low=0, high=S - 1)
-                mask[s] = True
-        masks[name] = mask
+    masks = _state_masks(S, start, end)
     if T == 0:
         return np.zeros(0, dtype=np.int64)
 
@@ -174,20 +185,9 @@ def viterbi_batch(
         check_array(transitions, "transitions", kind="float", shape=(S, S))
         trans = transitions.astype(np.float64)
     if allowed is not None:
-        check_array(allowed, "allowed", shape=(S, S))
-        if allowed.dtype != np.bool_:
-            raise TypeError(f"allowed must be a bool array, got {allowed.dtype}")
+        _check_allowed(allowed, S)
         trans = np.where(allowed, trans, -np.inf)
-    masks = {}
-    for name, states in (("start", start), ("end", end)):
-        mask = np.zeros(S, dtype=bool)
-        if states is None:
-            mask[:] = True
-        else:
-            for s in states:
-                check_int(s, f"{name} state", low=0, high=S - 1)
-                mask[s] = True
-        masks[name] = mask
+    masks = _state_masks(S, start, end)
     paths = np.full((B, T), -1, dtype=np.int64)
     if B == 0 or T == 0:
         return paths
