@@ -16,6 +16,7 @@ in the two font families that the classifier never saw (kexue.ocr.TEST_FONTS).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -111,7 +112,8 @@ def main() -> None:
               "classes": len(model.charset), "lines_per_font_and_noise": n_lines, "line_noise": [0.0, 0.05],
               "line_font_size": 40, "isolated_sizes": [40, 48], "tesseract": "5.3 chi_sim --oem 1 (--psm 7 lines, --psm 10 chars)",
               "rapidocr": "rapidocr-onnxruntime 1.4.4 (PP-OCRv4 det+cls+rec, default onnxruntime threads)",
-              "torch_threads": 2, "load": "shared 2-core machine, 4-5 other jobs running: timings are noisy",
+              "torch_threads": 2,
+              "load": f"1-minute load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start",
               "weights": {"file": ocr.WEIGHTS.name, "bytes": ocr.WEIGHTS.stat().st_size},
               "training": {k: model.history.get(k) for k in ("n_train", "epochs", "render_s", "train_s")}}
     with Run("ocr", config=config) as run:
@@ -174,6 +176,7 @@ def main() -> None:
             run.ratios[f"ours/rapidocr chars per s ({k})"] = round(o["chars_per_s"] / r["chars_per_s"], 3)
             run.ratios[f"correction gain in 1-CER ({k})"] = round(o["1-CER"] - nc["1-CER"], 4)
         run.extra["line_examples"] = examples
+        run.config["load"] += f", {os.getloadavg()[0]:.1f} after the line comparison"
         # 3. synthetic posters: stage scores and end-to-end CER
         poster_texts = test_lines(n_posters * 3, cs, seed=2, lo=5, hi=10)
         agg = {"lines": [], "chars_combined": [], "chars_projection": [], "chars_uniform": [], "cer": [], "cer_nocorr": []}
