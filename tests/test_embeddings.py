@@ -42,6 +42,27 @@ def test_cooccurrence_matches_brute_force(window, dynamic):
     assert abs(counts - counts.T).max() < 1e-12
 
 
+@pytest.mark.parametrize("V,window", [(5, 3), (70_000, 2), (3_000, 1000)])  # uint32 keys; uint64 keys (twice)
+def test_count_pairs_packed_keys_match_a_dictionary(V, window):
+    from collections import Counter
+
+    from kexue.embeddings import _count_pairs
+
+    rng = np.random.default_rng(V)
+    ids = rng.integers(0, V, size=600) if V > 5 else rng.integers(0, V, size=60)
+    sent = np.sort(rng.integers(0, 9, size=len(ids)))
+    ref = Counter()
+    for i in range(len(ids)):
+        for j in range(i + 1, min(i + window, len(ids) - 1) + 1):
+            if sent[i] == sent[j]:
+                ref[int(ids[i]), int(ids[j])] += window - (j - i) + 1
+                ref[int(ids[j]), int(ids[i])] += window - (j - i) + 1
+    m = _count_pairs(ids, sent, V, window, dynamic_window=True).tocoo()
+    got = {(int(r), int(c)): v for r, c, v in zip(m.row, m.col, m.data)}
+    assert got.keys() == ref.keys()
+    assert all(got[k] == pytest.approx(v / window, rel=1e-12) for k, v in ref.items())
+
+
 def test_vocab_order_and_oov_deleted_before_windowing():
     vocab, counts = build_vocab(TOY, min_count=2)
     assert vocab == ["a", "b", "c"] and counts.tolist() == [3, 2, 2]
@@ -133,6 +154,8 @@ def test_evaluate_similarity_and_analogy():
         (lambda: train_sgns(TOY, min_count=1, batch_size=0), ValueError, "batch_size"),
         (lambda: svd_embeddings(np.ones((4, 3)), 1, method="lapack"), ValueError, "method"),
         (lambda: svd_embeddings(np.ones((4, 3)), 1, n_iter=-1), ValueError, "n_iter"),
+        (lambda: svd_embeddings(np.ones((4, 3)), 1, threads=0), ValueError, "threads"),
+        (lambda: train_sgns(TOY, min_count=1, loss_every=0), ValueError, "loss_every"),
         (lambda: build_vocab([["a", 1]], min_count=1), TypeError, "tokens"),
     ],
 )
@@ -237,6 +260,29 @@ def test_sgns_manual_gradient_equals_autograd_of_negative_sampling_loss():
     assert float(loss) == pytest.approx(float(total.detach()), rel=1e-12)
     torch.testing.assert_close(g_inp, inp.grad, rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(g_out, out.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_sgns_scaled_gradients_and_skipped_loss():
+    import torch
+
+    from kexue.embeddings import _sgns_batch_grads
+
+    g = torch.Generator().manual_seed(1)
+    inp, out = torch.randn(3, 4, 5, generator=g), torch.randn(3, 6, 5, generator=g)
+    mask = torch.tensor([[1.0, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0]])
+    loss, gi, go = _sgns_batch_grads(inp, out, mask)
+    none, si, so = _sgns_batch_grads(inp, out, mask, scale=-0.025, with_loss=False)
+    assert none is None and float(loss) > 0
+    torch.testing.assert_close(si, -0.025 * gi)
+    torch.testing.assert_close(so, -0.025 * go)
+
+
+def test_randomized_svd_is_the_same_on_one_or_two_threads():
+    rng = np.random.default_rng(4)
+    a = sps.random(300, 200, density=0.05, random_state=rng, format="csr")
+    one = svd_embeddings(a, 10, threads=1)
+    two = svd_embeddings(a, 10, threads=2)
+    np.testing.assert_allclose(one, two, rtol=0, atol=1e-5 * np.abs(one).max())
 
 
 def test_randomized_svd_agrees_with_arpack():
