@@ -109,8 +109,12 @@ def _train(system: str, lang: str, quick: bool, kwargs: dict, seed: int):
 
 
 def run_system(system: str, lang: str, quick: bool, kwargs: dict, seed: int = 0):
-    with mp.get_context("spawn").Pool(1) as pool:
+    pool = mp.get_context("spawn").Pool(1)
+    try:
         return pool.apply(_train, (system, lang, quick, kwargs, seed))
+    finally:  # wait until the child has exited and freed its memory: the next timed run must not share the CPU
+        pool.close()
+        pool.join()
 
 
 def evaluate(words, vectors, tests):

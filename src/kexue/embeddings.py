@@ -119,11 +119,18 @@ def _count_pairs(ids: np.ndarray, sent: np.ndarray, V: int, window: int, dynamic
     bits = int(window).bit_length()
     kt = np.uint32 if (V * V) << bits < 2**32 else np.uint64
     ids_k = ids.astype(kt)
-    parts = []
-    for d in range(1, min(window, len(ids) - 1) + 1):
-        same = sent[:-d] == sent[d:]
-        parts.append(((ids_k[:-d][same] * kt(V) + ids_k[d:][same]) << kt(bits)) | kt(d))
-    key = np.concatenate(parts) if parts else np.zeros(0, dtype=kt)
+    dists = range(1, min(window, len(ids) - 1) + 1)
+    sames = [sent[:-d] == sent[d:] for d in dists]
+    key = np.empty(sum(int(np.count_nonzero(m)) for m in sames), dtype=kt)  # one buffer, few temporaries
+    at = 0
+    for d, same in zip(dists, sames):
+        seg = key[at:at + int(np.count_nonzero(same))]
+        np.multiply(ids_k[:-d][same], kt(V), out=seg)
+        seg += ids_k[d:][same]
+        seg <<= kt(bits)
+        seg |= kt(d)
+        at += len(seg)
+    del sames
     key.sort()
     pair = key >> kt(bits)
     last = np.flatnonzero(pair[1:] != pair[:-1])
@@ -131,13 +138,15 @@ def _count_pairs(ids: np.ndarray, sent: np.ndarray, V: int, window: int, dynamic
         last = np.append(last, len(key) - 1)
     if dynamic_window:
         acc = np.int32 if len(key) * window < 2**31 else np.int64  # wide enough for the running sum
-        weights = acc(window + 1) - (key & kt((1 << bits) - 1)).astype(acc)  # window − d + 1
-        vals = np.diff(np.cumsum(weights, dtype=acc)[last], prepend=0) / window
+        weights = (key & kt((1 << bits) - 1)).astype(acc)  # d
+        np.subtract(acc(window + 1), weights, out=weights)  # window − d + 1
+        np.cumsum(weights, out=weights)
+        vals = np.diff(weights[last], prepend=0) / window
     else:
         vals = np.diff(last + 1, prepend=0).astype(np.float64)
     rows, cols = np.divmod(pair[last], kt(V))
     indptr = np.zeros(V + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows.astype(np.int64), minlength=V), out=indptr[1:])
+    np.cumsum(np.bincount(rows, minlength=V), out=indptr[1:])
     small = np.int32 if V < 2**31 else np.int64
     upper = sps.csr_matrix((vals, cols.astype(small), indptr), shape=(V, V))
     return (upper + upper.T).tocsr()
