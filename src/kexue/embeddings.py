@@ -186,15 +186,14 @@ def ppmi(counts, cds: float = 0.75, shift: float = 1.0):
     if (sum_w == 0).any() or (sum_c == 0).any():
         raise ValueError("counts must have no empty rows or columns (every word and context must occur)")
     total = sum_c.sum()
-    out = m
-    out.sum_duplicates()  # one stored value per (w, c): the log below is taken entry by entry
-    out.eliminate_zeros()
-    rows = np.repeat(np.arange(out.shape[0]), np.diff(out.indptr))
+    m.sum_duplicates()  # one stored value per (w, c): the log below is taken entry by entry
+    m.eliminate_zeros()
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
     # log(#(w,c)·total / (#(w)·#(c)^α)) − log k, entry by entry on the stored values
-    out.data = np.log(out.data * (total / sum_w[rows] / sum_c[out.indices])) - math.log(shift)
-    out.data[out.data < 0] = 0.0
-    out.eliminate_zeros()
-    return out
+    m.data = np.log(m.data * (total / sum_w[rows] / sum_c[m.indices])) - math.log(shift)
+    m.data[m.data < 0] = 0.0
+    m.eliminate_zeros()
+    return m
 
 
 def _one_blas_thread():
